@@ -1,0 +1,70 @@
+"""Small file helpers shared by exporters: atomic writes and spreadsheet-safe cells."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import ExportError
+
+# A cell starting with one of these is run as a formula by Excel/LibreOffice (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """Text for one cell: numbers unchanged (so -1.5 stays a number), text that a spreadsheet
+    would evaluate prefixed with a single quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def delimiter_for(path: str | os.PathLike) -> str:
+    """Tab for .tsv/.txt, comma otherwise."""
+    return "\t" if Path(path).suffix.lower() in (".tsv", ".txt", ".tab") else ","
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write to a temporary file beside ``path`` and rename it into place, so a crash leaves
+    either the old file or the new one, never a truncated one."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise ExportError(target, f"folder {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_table(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Sequence],
+                delimiter: str | None = None) -> Path:
+    """Write a header and rows as CSV/TSV (by extension unless given), every cell made safe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter or delimiter_for(path), lineterminator="\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return atomic_write_text(path, buf.getvalue())
+
+
+def fmt_time(t: float | None) -> str:
+    """Seconds to 3 decimals, as BORIS writes them."""
+    return "" if t is None else f"{t:.3f}"

@@ -1,0 +1,171 @@
+"""Index videos once with the vision tower, then score any behaviour text from the cache.
+
+This is where video decoding, the model and the feature cache meet; the GUI and the CLI call
+these functions (through jobs.py for the GUI).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import EthoscoutError
+from .model.cache import CacheKey, FeatureCache, FeatureStore
+from .model.loading import DEFAULT_MODEL, LoadedModel, load_xclip
+from .model.query import QueryScorer
+from .model.runtime import make_vision_backend
+from .progress import CancelToken, Progress, ProgressFn
+from .video.decode import iter_windows
+from .video.preprocess import Preprocessor
+from .video.probe import VideoError, VideoInfo, probe_video
+from .video.windows import WindowSpec, make_windows
+
+FEATURES_DIR = "features"
+
+
+class QueryError(EthoscoutError):
+    pass
+
+
+@dataclass
+class IndexResult:
+    path: str
+    status: str  # indexed | cached | error | cancelled
+    message: str = ""
+    store: FeatureStore | None = None
+    info: VideoInfo | None = None
+
+
+def feature_cache(project: str | Path) -> FeatureCache:
+    return FeatureCache(Path(project) / FEATURES_DIR)
+
+
+def resolve_spec(spec: WindowSpec | None, loaded: LoadedModel) -> WindowSpec:
+    """The default window spec takes T from the checkpoint."""
+    return spec if spec is not None else WindowSpec(frames=loaded.num_frames)
+
+
+def as_loaded(model: str | LoadedModel, device: str = "auto") -> LoadedModel:
+    return model if isinstance(model, LoadedModel) else load_xclip(model, device=device)
+
+
+def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec: WindowSpec,
+                backend=None, batch_size: int = 4, on_progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None, info: VideoInfo | None = None) -> IndexResult:
+    """Index one video; an unchanged video already in the cache costs only a probe."""
+    info = info or probe_video(path)
+    key = CacheKey(loaded.fingerprint, info.fingerprint, spec.key())
+    cache = feature_cache(project)
+    store = cache.get(key)
+    if store is not None:
+        return IndexResult(info.path, "cached", store=store, info=info)
+    windows = make_windows(info.pts_s, info.duration_s, spec)
+    pre = Preprocessor.from_config(loaded.preprocessor_config)
+    backend = backend or make_vision_backend(loaded)
+    d = loaded.embed_dim
+    n, t = len(windows), spec.frames
+    patches = (pre.crop[0] // loaded.model.config.vision_config.patch_size) * \
+              (pre.crop[1] // loaded.model.config.vision_config.patch_size)
+    meta = {
+        "video_path": info.path, "video_fingerprint": info.fingerprint, "video_name": info.name,
+        "model": loaded.name, "model_fingerprint": loaded.fingerprint, "spec": spec.to_dict(),
+        "starts": windows.starts.tolist(), "ends": windows.ends.tolist(),
+        "frames": windows.frames.tolist(), "duration_s": info.duration_s, "vfr": info.vfr,
+    }
+    writer = cache.writer(key, meta, {"frame_cls": (n, t, d), "img_features": (n, patches, d)})
+    progress = Progress("indexing", total=n, done=writer.done, item=info.name, first_done=writer.done)
+    if on_progress:
+        on_progress(progress)
+    batch: list[np.ndarray] = []
+    first = writer.done
+
+    def flush():
+        nonlocal first
+        frame_cls, img = backend.encode(pre.normalize(np.stack(batch)))
+        writer.write(first, frame_cls=frame_cls, img_features=img)
+        first += len(batch)
+        batch.clear()
+        progress.done = writer.done
+        if on_progress:
+            on_progress(progress)
+
+    for _, frames in iter_windows(info, windows, pre.resize_crop, start_window=writer.done):
+        if cancel is not None and cancel.cancelled:
+            return IndexResult(info.path, "cancelled", f"stopped at {writer.done}/{n} windows; resumes next time", info=info)
+        batch.append(frames)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    return IndexResult(info.path, "indexed", store=writer.finish(), info=info)
+
+
+def index_videos(project: str | Path, paths: list[str | Path], model: str | LoadedModel = DEFAULT_MODEL,
+                 spec: WindowSpec | None = None, device: str = "auto", runtime: str = "auto",
+                 batch_size: int = 4, on_progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> list[IndexResult]:
+    """Index each video; a bad file becomes an error result and the others go on."""
+    loaded = as_loaded(model, device)
+    spec = resolve_spec(spec, loaded)
+    backend = make_vision_backend(loaded, runtime)
+    Path(project).mkdir(parents=True, exist_ok=True)
+    results = []
+    for p in paths:
+        if cancel is not None and cancel.cancelled:
+            results.append(IndexResult(str(p), "cancelled", "not started"))
+            continue
+        try:
+            results.append(index_video(project, p, loaded, spec, backend, batch_size, on_progress, cancel))
+        except VideoError as e:
+            results.append(IndexResult(str(p), "error", str(e)))
+    return results
+
+
+def indexed_stores(project: str | Path, loaded: LoadedModel, spec: WindowSpec | None = None) -> list[FeatureStore]:
+    spec = resolve_spec(spec, loaded)
+    return feature_cache(project).stores(loaded.fingerprint, spec.key())
+
+
+def check_queries(queries: list[str]) -> list[str]:
+    if not queries:
+        raise QueryError("no query given; pass at least one --query \"a behaviour in words\"")
+    for q in queries:
+        if not q or not q.strip():
+            raise QueryError("a query is empty; describe the behaviour in words, e.g. \"mouse rearing\"")
+    return [q.strip() for q in queries]
+
+
+@dataclass
+class VideoScores:
+    video: str
+    starts: np.ndarray
+    ends: np.ndarray
+    scores: np.ndarray  # (N, K) cosine similarity
+    store: FeatureStore
+
+
+def score_queries(project: str | Path, queries: list[str], model: str | LoadedModel | QueryScorer = DEFAULT_MODEL,
+                  spec: WindowSpec | None = None, device: str = "auto") -> list[VideoScores]:
+    """Per-window cosine scores of each query, for every indexed video of the project."""
+    queries = check_queries(queries)
+    scorer = model if isinstance(model, QueryScorer) else QueryScorer(as_loaded(model, device))
+    stores = indexed_stores(project, scorer.loaded, spec)
+    if not stores:
+        raise QueryError(f"{project}: no video is indexed with this model and window spec; run `ethoscout index` first")
+    return [VideoScores(s.meta["video_name"], s.starts, s.ends, scorer.score(s, queries), s) for s in stores]
+
+
+def write_scores_csv(results: list[VideoScores], queries: list[str], out) -> int:
+    """One row per window: video, window, start_s, end_s, then one column per query."""
+    import csv
+
+    rows = 0
+    writer = csv.writer(out)
+    writer.writerow(["video", "window", "start_s", "end_s", *queries])
+    for r in results:
+        for i in range(len(r.starts)):
+            writer.writerow([r.video, i, f"{r.starts[i]:.3f}", f"{r.ends[i]:.3f}",
+                             *(f"{v:.6f}" for v in r.scores[i])])
+            rows += 1
+    return rows

@@ -1,0 +1,113 @@
+"""CLI: ``ethoscout index``, ``ethoscout score`` and ``ethoscout random-model``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .model.loading import DEFAULT_MODEL
+from .video.windows import SCHEMES, WindowSpec
+
+
+def add_model_args(p, model_help: str = "hub id or local folder of an X-CLIP checkpoint") -> None:
+    p.add_argument("--model", default=None, help=f"{model_help} (default: the project's, else {DEFAULT_MODEL})")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+
+
+def add_spec_args(p) -> None:
+    p.add_argument("--span", type=float, default=2.0, help="window length in seconds (default 2)")
+    p.add_argument("--stride", type=float, default=1.0, help="seconds between window starts (default 1)")
+    p.add_argument("--frames", type=int, default=None, help="frames per window (default: the checkpoint's)")
+    p.add_argument("--scheme", choices=SCHEMES, default="sparse", help="frame sampling in a window")
+
+
+def spec_from_args(args) -> WindowSpec | None:
+    if args.frames is None and (args.span, args.stride, args.scheme) == (2.0, 1.0, "sparse"):
+        return None
+
+    return WindowSpec(args.span, args.stride, args.frames or 8, args.scheme)
+
+
+def tqdm_progress():
+    from tqdm import tqdm
+
+    bars = {}
+
+    def update(p):
+        bar = bars.get(p.item)
+        if bar is None:
+            bar = bars[p.item] = tqdm(total=p.total, initial=p.done, desc=p.item[:30], unit="win",
+                                      file=sys.stderr, dynamic_ncols=True)
+        bar.update(p.done - bar.n)
+        if p.done >= p.total:
+            bar.close()
+    return update
+
+
+def run_index(args) -> int:
+    from .engine import index_videos
+
+    results = index_videos(args.project, args.videos, model=args.model or DEFAULT_MODEL, spec=spec_from_args(args),
+                           device=args.device, runtime=args.runtime, batch_size=args.batch_size,
+                           on_progress=tqdm_progress())
+    failed = 0
+    for r in results:
+        if r.status == "error":
+            failed += 1
+            print(f"ethoscout: error: {r.message}", file=sys.stderr)
+        else:
+            n = len(r.store) if r.store else 0
+            print(f"{r.status}: {Path(r.path).name} ({n} windows)")
+    return 1 if failed else 0
+
+
+def run_score(args) -> int:
+    from .engine import score_queries, write_scores_csv
+
+    results = score_queries(args.project, args.query, model=args.model or DEFAULT_MODEL,
+                            spec=spec_from_args(args), device=args.device)
+    queries = [q.strip() for q in args.query]
+    if args.out in (None, "-"):
+        write_scores_csv(results, queries, sys.stdout)
+    else:
+        out = Path(args.out)
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            rows = write_scores_csv(results, queries, f)
+        tmp.replace(out)
+        print(f"wrote {rows} windows x {len(queries)} queries to {out}")
+    return 0
+
+
+def run_random_model(args) -> int:
+    from .model.random_init import build_random_xclip
+
+    folder = build_random_xclip(args.out, args.size, tokenizer_dir=args.tokenizer, num_frames=args.frames)
+    print(f"wrote a randomly initialised X-CLIP ({args.size}) to {folder}; its scores carry no meaning")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("index", help="decode videos and cache X-CLIP features per time window")
+    p.add_argument("--project", required=True, help="project folder (created if missing)")
+    p.add_argument("videos", nargs="+", help="video files")
+    add_model_args(p)
+    add_spec_args(p)
+    p.add_argument("--runtime", default="auto", help="auto, torch, torch-bf16, ort, ort-int8 ...")
+    p.add_argument("--batch-size", type=int, default=4, help="windows per model call")
+    p.set_defaults(func=run_index)
+
+    p = sub.add_parser("score", help="score behaviour texts against every indexed window")
+    p.add_argument("--project", required=True)
+    p.add_argument("--query", action="append", default=[], help="a behaviour in words (repeatable)")
+    p.add_argument("--out", default=None, help="CSV file (default: standard output)")
+    add_model_args(p)
+    add_spec_args(p)
+    p.set_defaults(func=run_score)
+
+    p = sub.add_parser("random-model", help="write a randomly initialised X-CLIP folder (for trying the "
+                                            "program offline; its scores mean nothing)")
+    p.add_argument("out")
+    p.add_argument("--size", choices=["tiny", "base"], default="tiny")
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--tokenizer", default=None, help="folder with CLIP tokenizer files to copy in")
+    p.set_defaults(func=run_random_model)

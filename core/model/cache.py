@@ -1,0 +1,130 @@
+"""Feature cache: one store per (video fingerprint, model fingerprint, window spec).
+
+Layout under a project's features/ folder:
+    <model fp>/<video fp>_<spec key>/meta.json, frame_cls.npy (N,T,D), img_features.npy (N,P,D)
+Arrays are float16 .npy files, memory-mapped for reading. A store is built in a
+``.partial`` folder whose progress.json counts windows already flushed to disk; indexing
+that is killed resumes from there, and the folder is renamed into place when complete.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ARRAYS = ("frame_cls", "img_features")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class CacheKey:
+    model_fingerprint: str
+    video_fingerprint: str
+    spec_key: str
+
+    def folder(self, root: Path) -> Path:
+        return Path(root) / self.model_fingerprint / f"{self.video_fingerprint}_{self.spec_key}"
+
+
+class FeatureStore:
+    """A complete store, read-only, memory-mapped."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.meta = json.loads((self.folder / "meta.json").read_text())
+        self.frame_cls = np.load(self.folder / "frame_cls.npy", mmap_mode="r")
+        self.img_features = np.load(self.folder / "img_features.npy", mmap_mode="r")
+        self.starts = np.asarray(self.meta["starts"])
+        self.ends = np.asarray(self.meta["ends"])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def video_path(self) -> str:
+        return self.meta["video_path"]
+
+
+class StoreWriter:
+    """Fills a store window by window; resumable; atomic completion."""
+
+    def __init__(self, final: Path, meta: dict, shapes: dict[str, tuple[int, ...]]):
+        self.final = final
+        self.partial = final.with_name(final.name + ".partial")
+        self.meta = meta
+        progress = self.partial / "progress.json"
+        same = progress.exists() and json.loads((self.partial / "meta.json").read_text()) == meta \
+            if (self.partial / "meta.json").exists() else False
+        if not same:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial.mkdir(parents=True)
+            for name in ARRAYS:
+                np.lib.format.open_memmap(self.partial / f"{name}.npy", mode="w+", dtype=np.float16,
+                                          shape=shapes[name]).flush()
+            _write_json(self.partial / "meta.json", meta)
+            _write_json(progress, {"done": 0})
+        self.done = json.loads(progress.read_text())["done"]
+        self._arrays = {name: np.load(self.partial / f"{name}.npy", mmap_mode="r+") for name in ARRAYS}
+
+    @property
+    def total(self) -> int:
+        return len(self.meta["starts"])
+
+    def write(self, start: int, **arrays: np.ndarray) -> None:
+        """Write rows [start, start+len) and record them as done only once they are on disk."""
+        n = None
+        for name in ARRAYS:
+            a = arrays[name]
+            n = len(a)
+            self._arrays[name][start:start + n] = a.astype(np.float16)
+            self._arrays[name].flush()
+        self.done = start + n
+        _write_json(self.partial / "progress.json", {"done": self.done})
+
+    def finish(self) -> FeatureStore:
+        if self.done < self.total:
+            raise RuntimeError("store is not complete")
+        self._arrays.clear()
+        os.remove(self.partial / "progress.json")
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.partial, self.final)
+        return FeatureStore(self.final)
+
+
+class FeatureCache:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def get(self, key: CacheKey) -> FeatureStore | None:
+        folder = key.folder(self.root)
+        return FeatureStore(folder) if (folder / "meta.json").exists() else None
+
+    def writer(self, key: CacheKey, meta: dict, shapes: dict[str, tuple[int, ...]]) -> StoreWriter:
+        return StoreWriter(key.folder(self.root), meta, shapes)
+
+    def stores(self, model_fingerprint: str, spec_key: str | None = None) -> list[FeatureStore]:
+        """Complete stores for a model (and window spec), oldest first."""
+        base = self.root / model_fingerprint
+        if not base.is_dir():
+            return []
+        out = []
+        for d in sorted(base.iterdir(), key=lambda p: p.stat().st_mtime):
+            if d.name.endswith(".partial") or not (d / "meta.json").exists():
+                continue
+            if spec_key and not d.name.endswith("_" + spec_key):
+                continue
+            out.append(FeatureStore(d))
+        return out

@@ -1,0 +1,129 @@
+"""Load an X-CLIP checkpoint (hub id or local folder) together with its tokenizer and
+preprocessing config, on the right device, with a fingerprint for caches.
+
+Weights load only as safetensors. When the weights can't be reached the error says how to
+get them, in one line.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import EthoscoutError
+from ..fingerprint import fingerprint_file
+
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z0-9][\w.-]*")
+DEFAULT_MODEL = "microsoft/xclip-base-patch32"
+WEIGHT_FILES = ("model.safetensors",)
+NEEDED_FILES = ["config.json", "*.safetensors", "*.json", "*.txt", "vocab*", "merges*"]
+
+
+class ModelError(EthoscoutError):
+    pass
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        d = torch.device(device)
+    except RuntimeError:
+        raise ModelError(f"unknown device {device!r}; use auto, cpu or cuda[:N]") from None
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} asked for, but this torch build sees no CUDA GPU; use --device cpu")
+    return d
+
+
+def resolve_folder(name_or_path: str | os.PathLike) -> Path:
+    """A local folder as given, or the hub snapshot (from the local cache first, then online)."""
+    text = str(name_or_path)
+    p = Path(text).expanduser()
+    if p.exists() or not HUB_ID.fullmatch(text):
+        if not p.is_dir():
+            raise ModelError(f"{p}: model folder not found; point --model at a folder with config.json and model.safetensors")
+        return p
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(str(name_or_path), allow_patterns=NEEDED_FILES, local_files_only=True))
+    except Exception:
+        pass
+    try:
+        return Path(snapshot_download(str(name_or_path), allow_patterns=NEEDED_FILES))
+    except Exception as e:
+        reason = type(e).__name__
+        raise ModelError(
+            f"{name_or_path}: weights are not on this machine and could not be downloaded ({reason}); "
+            f"download once while online (e.g. `huggingface-cli download {name_or_path}`) "
+            f"or copy the model folder here and pass --model /path/to/folder") from None
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Changes whenever the config or any weight file changes."""
+    h = hashlib.sha256()
+    for name in ["config.json", *sorted(p.name for p in folder.glob("*.safetensors"))]:
+        f = folder / name
+        if f.exists():
+            h.update(name.encode())
+            h.update(fingerprint_file(f).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class LoadedModel:
+    """The model, always returned with its tokenizer and preprocessing config."""
+
+    name: str
+    folder: Path
+    model: "torch.nn.Module"  # XCLIPModel, eval mode
+    tokenizer: object
+    preprocessor_config: dict
+    device: torch.device
+    fingerprint: str
+    num_frames: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def embed_dim(self) -> int:
+        return self.model.config.projection_dim
+
+
+def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto") -> LoadedModel:
+    from transformers import AutoTokenizer, XCLIPModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own progress reporting speaks for long work
+
+    folder = resolve_folder(name_or_path)
+    if not (folder / "config.json").exists():
+        raise ModelError(f"{folder}: no config.json; this is not an X-CLIP model folder")
+    if not any(folder.glob("*.safetensors")):
+        found = [p.name for p in folder.glob("*.bin")]
+        hint = " (only .bin files, which are not loaded for safety; convert them to safetensors)" if found else ""
+        raise ModelError(f"{folder}: no model.safetensors weights{hint}; point --model at a complete model folder")
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{folder / 'config.json'}: unreadable ({e})") from None
+    if config.get("model_type") != "xclip":
+        raise ModelError(f"{folder}: model_type is {config.get('model_type')!r}, not an X-CLIP checkpoint")
+    dev = pick_device(device)
+    try:
+        model = XCLIPModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ModelError(f"{folder}: could not load the model ({str(e).splitlines()[0]})") from None
+    model.eval().to(dev)
+    pp_path = folder / "preprocessor_config.json"
+    pp = json.loads(pp_path.read_text()) if pp_path.exists() else {}
+    return LoadedModel(
+        name=str(name_or_path), folder=folder, model=model, tokenizer=tokenizer,
+        preprocessor_config=pp, device=dev, fingerprint=folder_fingerprint(folder),
+        num_frames=int(model.config.vision_config.num_frames),
+    )

@@ -1,0 +1,72 @@
+"""Randomly initialised X-CLIP model folders, laid out exactly like a downloaded checkpoint.
+
+For tests, benchmarks and trying the program where no weights can be downloaded. Scores from
+random weights mean nothing about behaviour; speed does not depend on weight values.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+SIZES = {
+    # tiny: fast tests. base: the shape of microsoft/xclip-base-patch32.
+    "tiny": dict(text=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2),
+                 vision=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                             image_size=32, patch_size=8, mit_hidden_size=32, mit_intermediate_size=64,
+                             mit_num_hidden_layers=1, mit_num_attention_heads=2),
+                 projection_dim=32, prompt_layers=2, prompt_num_attention_heads=4),
+    "base": dict(text=dict(), vision=dict(), projection_dim=512),
+}
+
+XCLIP_PREPROCESSOR = {
+    "image_processor_type": "VideoMAEImageProcessor",
+    "processor_class": "XCLIPProcessor",
+    "do_resize": True, "resample": 2, "do_center_crop": True, "do_rescale": True,
+    "rescale_factor": 1 / 255, "do_normalize": True,
+    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
+}
+TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def write_minimal_tokenizer(folder: Path) -> None:
+    """A byte-level CLIP tokenizer with no merges (used only when the real files are absent)."""
+    from transformers.models.clip.tokenization_clip import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    tokens = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77}))
+
+
+def build_random_xclip(folder: str | Path, size: str = "tiny", tokenizer_dir: str | Path | None = None,
+                       num_frames: int = 8, seed: int = 0) -> Path:
+    import torch
+    from transformers import XCLIPConfig, XCLIPModel
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = SIZES[size]
+    have_real_tokenizer = tokenizer_dir is not None and Path(tokenizer_dir, "vocab.json").exists()
+    if have_real_tokenizer:
+        for name in TOKENIZER_FILES:
+            if Path(tokenizer_dir, name).exists():
+                shutil.copy(Path(tokenizer_dir, name), folder / name)
+    else:
+        write_minimal_tokenizer(folder)
+    vocab = len(json.loads((folder / "vocab.json").read_text()))
+    text_config = dict(spec["text"], vocab_size=max(vocab, 49408) if have_real_tokenizer else vocab,
+                       bos_token_id=vocab - 2, eos_token_id=vocab - 1, pad_token_id=vocab - 1)
+    if have_real_tokenizer:
+        text_config.update(bos_token_id=49406, eos_token_id=49407, pad_token_id=49407)
+    vision_config = dict(spec["vision"], num_frames=num_frames)
+    extra = {k: v for k, v in spec.items() if k not in ("text", "vision")}
+    config = XCLIPConfig(text_config=text_config, vision_config=vision_config, **extra)
+    torch.manual_seed(seed)
+    model = XCLIPModel(config).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    image = config.vision_config.image_size
+    pp = dict(XCLIP_PREPROCESSOR, size={"shortest_edge": image}, crop_size={"height": image, "width": image})
+    (folder / "preprocessor_config.json").write_text(json.dumps(pp, indent=2))
+    return folder

@@ -1,0 +1,58 @@
+"""Progress reports (count, total, rate, ETA) and cooperative cancellation for long work."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+class Cancelled(Exception):
+    """Raised inside long work when the user cancelled it; finished parts are kept."""
+
+
+@dataclass
+class Progress:
+    task: str
+    total: int
+    done: int = 0
+    item: str = ""  # what is being worked on (a video name, a behaviour)
+    started: float = field(default_factory=time.monotonic)
+    first_done: int = 0  # work already finished before this run (a resumed index)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return (self.done - self.first_done) / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        r = self.rate
+        return (self.total - self.done) / r if r > 0 else None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def describe(self) -> str:
+        eta = f", ETA {self.eta_s:.0f} s" if self.eta_s is not None else ""
+        return f"{self.task} {self.item}: {self.done}/{self.total} ({self.rate:.2f}/s{eta})"
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class CancelToken:
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()

@@ -1,0 +1,111 @@
+"""Sequential decoding of exactly the frames a set of windows needs.
+
+The indexing path never seeks: every packet is decoded once, in order (frame threading on),
+and only sampled frames are converted, resized and cropped, right away, so memory holds at
+most the frames of windows still waiting for a later frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import av
+import numpy as np
+
+from .probe import VideoError, VideoInfo, open_container
+from .windows import Windows
+
+FrameFn = Callable[[np.ndarray], np.ndarray]
+
+
+def index_frames(frames, info: VideoInfo, start_pts: int, tb: float) -> Iterator[tuple[int, object]]:
+    """Pair decoded frames with their frame index.
+
+    The first frame after opening or seeking is placed by its timestamp; later ones by
+    counting, because some containers (AVI with B-frames) hand out decode-order timestamps
+    while the decoder returns frames in presentation order.
+    """
+    i = None
+    for frame in frames:
+        if i is None:
+            i = info.frame_at((frame.pts - start_pts) * tb) if frame.pts is not None else 0
+        else:
+            i += 1
+        yield i, frame
+
+
+def iter_frames(info: VideoInfo, wanted: np.ndarray, transform: FrameFn,
+                first: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (frame index, transform(rgb)) for each index in sorted ``wanted`` >= ``first``.
+
+    Seeks once (to the keyframe before ``first``) when resuming, then decodes sequentially.
+    """
+    wanted = wanted[wanted >= first]
+    if len(wanted) == 0:
+        return
+    want = set(int(i) for i in wanted)
+    last_wanted = int(wanted[-1])
+    container = open_container(info.path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tb = float(stream.time_base)
+        start_pts = stream.start_time or 0
+        if first > 0:
+            target = int(round(info.time_of(int(wanted[0])) / tb)) + start_pts
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+        i = -1
+        try:
+            for i, frame in index_frames(container.decode(stream), info, start_pts, tb):
+                if i in want:
+                    want.discard(i)
+                    yield i, transform(frame.to_ndarray(format="rgb24"))
+                if i >= last_wanted or not want:
+                    break
+        except av.error.FFmpegError as e:
+            raise VideoError(info.path, f"corrupt or truncated video data near frame {i + 1} "
+                                        f"({str(e).splitlines()[0]})") from None
+    finally:
+        container.close()
+
+
+def iter_windows(info: VideoInfo, windows: Windows, transform: FrameFn,
+                 start_window: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (window index, stacked frames (T, ...)) in order, from ``start_window`` on.
+
+    Frames the file fails to deliver at its very end (a cut-off last GOP) are replaced by the
+    nearest frame decoded before them, so every window is produced.
+    """
+    n = len(windows)
+    if start_window >= n:
+        return
+    wanted = np.unique(windows.frames[start_window:])
+    kept: dict[int, np.ndarray] = {}
+    w = start_window
+
+    def ready(wi: int, have_upto: int) -> bool:
+        return int(windows.frames[wi].max()) <= have_upto
+
+    def emit(wi: int) -> np.ndarray:
+        out = []
+        for f in windows.frames[wi]:
+            f = int(f)
+            if f not in kept:  # missing at the end of a damaged file
+                f = max((k for k in kept if k <= f), default=min(kept))
+            out.append(kept[f])
+        return np.stack(out)
+
+    upto = -1
+    for i, arr in iter_frames(info, wanted, transform, first=int(wanted[0])):
+        kept[i] = arr
+        upto = i
+        while w < n and ready(w, upto):
+            yield w, emit(w)
+            w += 1
+            lowest = int(windows.frames[w].min()) if w < n else upto + 1
+            for k in [k for k in kept if k < lowest]:
+                del kept[k]
+    if w < n and not kept:
+        raise VideoError(info.path, "no frame could be decoded")
+    while w < n:
+        yield w, emit(w)
+        w += 1

@@ -1,0 +1,66 @@
+"""Frame-accurate random access by index or by time, exact by presentation timestamp.
+
+For display and tests, not for indexing (see decode.py). Stepping forward decodes on from the
+current position; any other jump seeks to the keyframe before the target and decodes forward
+to the exact frame.
+"""
+from __future__ import annotations
+
+import av
+import numpy as np
+
+from .decode import index_frames
+from .probe import VideoError, VideoInfo, open_container, probe_video
+
+# Decoding forward this many frames is cheaper than a seek plus a GOP's worth of decoding.
+FORWARD_LIMIT = 48
+
+
+class FrameReader:
+    def __init__(self, info_or_path: VideoInfo | str):
+        self.info = info_or_path if isinstance(info_or_path, VideoInfo) else probe_video(info_or_path)
+        self._container = open_container(self.info.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "SLICE"  # frame threading delays the first frame after a seek
+        self._tb = float(self._stream.time_base)
+        self._start = self._stream.start_time or 0
+        self._frames = None  # decoder generator
+        self._pos = -1  # index of the last frame decoded
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def read_at(self, t: float) -> tuple[int, np.ndarray]:
+        """The frame on screen at time t (seconds): (index, HxWx3 RGB uint8)."""
+        i = self.info.frame_at(t)
+        return i, self.read(i)
+
+    def read(self, index: int) -> np.ndarray:
+        if not 0 <= index < self.info.frame_count:
+            raise VideoError(self.info.path, f"frame {index} is outside 0..{self.info.frame_count - 1}")
+        if not (self._frames is not None and self._pos < index <= self._pos + FORWARD_LIMIT):
+            self._seek(index)
+        try:
+            while True:
+                i, frame = next(self._frames)
+                self._pos = i
+                if i >= index:
+                    return frame.to_ndarray(format="rgb24")
+        except StopIteration:
+            self._frames = None
+            raise VideoError(self.info.path, f"frame {index} could not be decoded (file ends early)") from None
+        except av.error.FFmpegError as e:
+            self._frames = None
+            raise VideoError(self.info.path, f"corrupt data near frame {index} ({str(e).splitlines()[0]})") from None
+
+    def _seek(self, index: int) -> None:
+        target = int(round(self.info.time_of(index) / self._tb)) + self._start
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._frames = index_frames(self._container.decode(self._stream), self.info, self._start, self._tb)
+        self._pos = -1
