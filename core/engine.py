@@ -15,8 +15,8 @@ from .model.cache import CacheKey, FeatureCache, FeatureStore
 from .model.loading import DEFAULT_MODEL, LoadedModel, load_xclip
 from .model.query import QueryScorer
 from .model.runtime import make_vision_backend
+from .pipeline import encode_batches, window_batches
 from .progress import CancelToken, Progress, ProgressFn
-from .video.decode import iter_windows
 from .video.preprocess import Preprocessor
 from .video.probe import VideoError, VideoInfo, probe_video
 from .video.windows import WindowSpec, make_windows
@@ -52,10 +52,16 @@ def as_loaded(model: str | LoadedModel, device: str = "auto") -> LoadedModel:
 
 def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec: WindowSpec,
                 backend=None, batch_size: int = 4, on_progress: ProgressFn | None = None,
-                cancel: CancelToken | None = None, info: VideoInfo | None = None) -> IndexResult:
-    """Index one video; an unchanged video already in the cache costs only a probe."""
+                cancel: CancelToken | None = None, info: VideoInfo | None = None,
+                cache_dtype: str = "float16") -> IndexResult:
+    """Index one video; an unchanged video already in the cache costs only a probe.
+
+    A decoder thread prepares the next batches while the model encodes the current one
+    (core/pipeline.py); every finished batch is on disk before progress reports it, so a
+    cancelled or killed run resumes from there.
+    """
     info = info or probe_video(path)
-    key = CacheKey(loaded.fingerprint, info.fingerprint, spec.key())
+    key = CacheKey(loaded.fingerprint, info.fingerprint, spec.key(), cache_dtype)
     cache = feature_cache(project)
     store = cache.get(key)
     if store is not None:
@@ -77,34 +83,28 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
     progress = Progress("indexing", total=n, done=writer.done, item=info.name, first_done=writer.done)
     if on_progress:
         on_progress(progress)
-    batch: list[np.ndarray] = []
-    first = writer.done
 
-    def flush():
-        nonlocal first
-        frame_cls, img = backend.encode(pre.normalize(np.stack(batch)))
+    def write(first: int, frame_cls: np.ndarray, img: np.ndarray) -> None:
         writer.write(first, frame_cls=frame_cls, img_features=img)
-        first += len(batch)
-        batch.clear()
         progress.done = writer.done
         if on_progress:
             on_progress(progress)
 
-    for _, frames in iter_windows(info, windows, pre.resize_crop, start_window=writer.done):
-        if cancel is not None and cancel.cancelled:
-            return IndexResult(info.path, "cancelled", f"stopped at {writer.done}/{n} windows; resumes next time", info=info)
-        batch.append(frames)
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
+    def cancelled() -> bool:
+        return cancel is not None and cancel.cancelled
+
+    if writer.done < n:
+        with window_batches(info, windows, pre, batch_size, start_window=writer.done) as batches:
+            if not encode_batches(batches, backend, write, cancelled):
+                return IndexResult(info.path, "cancelled",
+                                   f"stopped at {writer.done}/{n} windows; resumes next time", info=info)
     return IndexResult(info.path, "indexed", store=writer.finish(), info=info)
 
 
 def index_videos(project: str | Path, paths: list[str | Path], model: str | LoadedModel = DEFAULT_MODEL,
                  spec: WindowSpec | None = None, device: str = "auto", runtime: str = "auto",
                  batch_size: int = 4, on_progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None) -> list[IndexResult]:
+                 cancel: CancelToken | None = None, cache_dtype: str = "float16") -> list[IndexResult]:
     """Index each video; a bad file becomes an error result and the others go on."""
     loaded = as_loaded(model, device)
     spec = resolve_spec(spec, loaded)
@@ -116,7 +116,8 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
             results.append(IndexResult(str(p), "cancelled", "not started"))
             continue
         try:
-            results.append(index_video(project, p, loaded, spec, backend, batch_size, on_progress, cancel))
+            results.append(index_video(project, p, loaded, spec, backend, batch_size, on_progress, cancel,
+                                       cache_dtype=cache_dtype))
         except VideoError as e:
             results.append(IndexResult(str(p), "error", str(e)))
     return results

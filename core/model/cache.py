@@ -2,7 +2,8 @@
 
 Layout under a project's features/ folder:
     <model fp>/<video fp>_<spec key>/meta.json, frame_cls.npy (N,T,D), img_features.npy (N,P,D)
-Arrays are float16 .npy files, memory-mapped for reading. A store is built in a
+Arrays are float16 .npy files (float32 on request: the half-precision rounding of patch
+features moves a cosine by up to ~1e-3), memory-mapped for reading. A store is built in a
 ``.partial`` folder whose progress.json counts windows already flushed to disk; indexing
 that is killed resumes from there, and the folder is renamed into place when complete.
 """
@@ -28,14 +29,19 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+DTYPES = {"float16": np.float16, "float32": np.float32}
+
+
 @dataclass
 class CacheKey:
     model_fingerprint: str
     video_fingerprint: str
     spec_key: str
+    dtype: str = "float16"
 
     def folder(self, root: Path) -> Path:
-        return Path(root) / self.model_fingerprint / f"{self.video_fingerprint}_{self.spec_key}"
+        suffix = "" if self.dtype == "float16" else f"_{self.dtype}"
+        return Path(root) / self.model_fingerprint / f"{self.video_fingerprint}_{self.spec_key}{suffix}"
 
 
 class FeatureStore:
@@ -60,7 +66,7 @@ class FeatureStore:
 class StoreWriter:
     """Fills a store window by window; resumable; atomic completion."""
 
-    def __init__(self, final: Path, meta: dict, shapes: dict[str, tuple[int, ...]]):
+    def __init__(self, final: Path, meta: dict, shapes: dict[str, tuple[int, ...]], dtype: str = "float16"):
         self.final = final
         self.partial = final.with_name(final.name + ".partial")
         self.meta = meta
@@ -71,7 +77,7 @@ class StoreWriter:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial.mkdir(parents=True)
             for name in ARRAYS:
-                np.lib.format.open_memmap(self.partial / f"{name}.npy", mode="w+", dtype=np.float16,
+                np.lib.format.open_memmap(self.partial / f"{name}.npy", mode="w+", dtype=DTYPES[dtype],
                                           shape=shapes[name]).flush()
             _write_json(self.partial / "meta.json", meta)
             _write_json(progress, {"done": 0})
@@ -88,7 +94,7 @@ class StoreWriter:
         for name in ARRAYS:
             a = arrays[name]
             n = len(a)
-            self._arrays[name][start:start + n] = a.astype(np.float16)
+            self._arrays[name][start:start + n] = a
             self._arrays[name].flush()
         self.done = start + n
         _write_json(self.partial / "progress.json", {"done": self.done})
@@ -113,7 +119,7 @@ class FeatureCache:
         return FeatureStore(folder) if (folder / "meta.json").exists() else None
 
     def writer(self, key: CacheKey, meta: dict, shapes: dict[str, tuple[int, ...]]) -> StoreWriter:
-        return StoreWriter(key.folder(self.root), meta, shapes)
+        return StoreWriter(key.folder(self.root), meta, shapes, key.dtype)
 
     def stores(self, model_fingerprint: str, spec_key: str | None = None) -> list[FeatureStore]:
         """Complete stores for a model (and window spec), oldest first."""
@@ -124,7 +130,7 @@ class FeatureCache:
         for d in sorted(base.iterdir(), key=lambda p: p.stat().st_mtime):
             if d.name.endswith(".partial") or not (d / "meta.json").exists():
                 continue
-            if spec_key and not d.name.endswith("_" + spec_key):
+            if spec_key and spec_key not in d.name:
                 continue
             out.append(FeatureStore(d))
         return out

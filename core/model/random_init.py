@@ -31,9 +31,10 @@ TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer.json", "tokenizer_conf
 
 def write_minimal_tokenizer(folder: Path) -> None:
     """A byte-level CLIP tokenizer with no merges (used only when the real files are absent)."""
-    from transformers.models.clip.tokenization_clip import bytes_to_unicode
-
-    chars = list(bytes_to_unicode().values())
+    # GPT-2/CLIP byte-to-character table: printable bytes map to themselves, the rest above 255.
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    extra = (b for b in range(256) if b not in printable)
+    chars = [chr(b) for b in printable] + [chr(256 + i) for i, _ in enumerate(extra)]
     tokens = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
     (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
     (folder / "merges.txt").write_text("#version: 0.2\n")

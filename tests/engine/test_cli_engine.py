@@ -1,0 +1,79 @@
+"""`ethoscout index` and `ethoscout score` as a user runs them."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SHARED_VIDEOS
+
+
+def run(*args, timeout=180):
+    """The CLI in a child process, exactly as a user starts it."""
+    return subprocess.run([sys.executable, "-m", "ethoscout.core.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_here(capsys, *args):
+    """The same entry point in this process (no interpreter start-up per call)."""
+    from ethoscout.core.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
+def test_index_then_score_csv(tiny_model_dir, video_factory, tmp_path):
+    a = video_factory("a.mp4", frames=45, fps=15, size=(70, 54))
+    b = video_factory("b.avi", frames=20, fps=15)  # shorter than one window
+    project = tmp_path / "proj"
+    r = run("index", "--project", project, "--model", tiny_model_dir, a, b)
+    assert r.returncode == 0, r.stderr
+    assert "indexed: a.mp4 (2 windows)" in r.stdout and "indexed: b.avi (1 windows)" in r.stdout
+    out = tmp_path / "scores.csv"
+    r = run("score", "--project", project, "--model", tiny_model_dir, "--query", "mouse grooming its face",
+            "--query", "mouse rearing", "--out", out)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["video", "window", "start_s", "end_s", "mouse grooming its face", "mouse rearing"]
+    assert {r["video"] for r in rows} == {"a.mp4", "b.avi"} and len(rows) == 3
+    short = next(r for r in rows if r["video"] == "b.avi")
+    assert float(short["end_s"]) == pytest.approx(20 / 15, abs=0.01)
+    assert all(-1 <= float(r["mouse rearing"]) <= 1 for r in rows)
+
+
+@pytest.mark.skipif(not SHARED_VIDEOS.exists(), reason="../shared/data/videos not available")
+def test_real_videos(tiny_model_dir, tmp_path):
+    videos = [SHARED_VIDEOS / "mouse_reach_grasp_dlc_8s.avi", SHARED_VIDEOS / "horse_led_walk_trot_amadeus_13s.mp4"]
+    r = run("index", "--project", tmp_path, "--model", tiny_model_dir, *videos)
+    assert r.returncode == 0, r.stderr
+    r = run("score", "--project", tmp_path, "--model", tiny_model_dir, "--query", "a horse trotting")
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    assert len(rows) == 7 + 11
+
+
+def test_bad_inputs_fail_with_one_line_and_keep_caches(tiny_model_dir, video_factory, tmp_path, capsys):
+    good = video_factory("good.mp4", frames=45)
+    project = tmp_path / "proj"
+    assert run_here(capsys, "index", "--project", project, "--model", tiny_model_dir, good).returncode == 0
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00garbage" * 500)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    cases = [
+        (["index", "--project", project, "--model", tiny_model_dir, tmp_path / "missing.mp4"], "missing.mp4: file not found"),
+        (["index", "--project", project, "--model", tiny_model_dir, junk], "junk.mp4: not a readable video"),
+        (["index", "--project", project, "--model", tiny_model_dir, empty], "empty.mp4: not a readable video"),
+        (["index", "--project", project, "--model", tmp_path / "nomodel", good], "model folder not found"),
+        (["score", "--project", project, "--model", tiny_model_dir, "--query", "  "], "query is empty"),
+        (["score", "--project", project, "--model", tiny_model_dir], "no query given"),
+    ]
+    for args, message in cases:
+        r = run_here(capsys, *args)
+        assert r.returncode != 0, args
+        errors = [line for line in r.stderr.splitlines() if line.startswith("ethoscout: error")]
+        assert len(errors) == 1 and message in errors[0], r.stderr
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
