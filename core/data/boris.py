@@ -9,7 +9,6 @@ file. Where the file says how long each media file is (``.boris`` media_info, 9.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 from .errors import ImportFormatError
 from .records import (BehaviorDef, Bout, Parsed, Rejected, SubjectDef, clean, media_name,
@@ -92,7 +91,7 @@ def _project_observation(obs_id: str, obs, kinds: dict, out: Parsed) -> None:
             if s != s:  # unknown length earlier: only the first file is safe
                 continue
             if t >= s:
-                return f, t - s
+                return f, round(t - s, 6)  # drop float noise of the subtraction
         return files[0], t
 
     parsed = []
@@ -166,7 +165,6 @@ def parse_table(text: str, where: str, delimiter: str | None = None) -> Parsed:
     meta = _key_values(rows[:header_at])
     body = [(n + 1, r) for n, r in enumerate(rows) if n > header_at and any(c.strip() for c in r)]
     out = Parsed(f"boris {layout}")
-    col = {name: j for j, name in reversed(list(enumerate(header)))}
     for line, row in body:
         if len(row) < len(header) and len(row) != 1:
             out.rejected.append(Rejected(f"line {line}", f"has {len(row)} cells, the header {len(header)}"))
@@ -174,9 +172,9 @@ def parse_table(text: str, where: str, delimiter: str | None = None) -> Parsed:
             if len(r) >= len(header)]
     behaviors: dict[str, str] = {}
     if layout == "aggregated":
-        _aggregated(body, col, out, behaviors)
+        _aggregated(body, out, behaviors)
     else:
-        _tabular(body, col, meta, out, behaviors)
+        _tabular(body, meta, out, behaviors)
     out.behaviors = [BehaviorDef(name, kind) for name, kind in behaviors.items()]
     subjects = {b.subject for b in out.bouts if b.subject}
     out.subjects = [SubjectDef(s) for s in sorted(subjects)]
@@ -227,10 +225,10 @@ def _media_time(row: dict, media: str, t: float) -> float:
     t -= offset
     if t < 0:
         raise ValueError(f"time {t:.3f} s is before the start of {media_name(media)}")
-    return t
+    return round(t, 6)
 
 
-def _aggregated(body, col, out: Parsed, behaviors: dict) -> None:
+def _aggregated(body, out: Parsed, behaviors: dict) -> None:
     for line, row in body:
         where = f"line {line}"
         try:
@@ -256,8 +254,8 @@ def _aggregated(body, col, out: Parsed, behaviors: dict) -> None:
             out.rejected.append(Rejected(where, str(e)))
 
 
-def _tabular(body, col, meta: dict, out: Parsed, behaviors: dict) -> None:
-    status_col = "Behavior type" if "Behavior type" in col else "Status"
+def _tabular(body, meta: dict, out: Parsed, behaviors: dict) -> None:
+    status_col = "Behavior type" if body and "Behavior type" in body[0][1] else "Status"
     open_states: dict[tuple, tuple] = {}
     for line, row in body:
         where = f"line {line}"
@@ -299,9 +297,3 @@ def _tabular(body, col, meta: dict, out: Parsed, behaviors: dict) -> None:
     for (_obs, _subject, name), (where, *_rest) in open_states.items():
         out.rejected.append(Rejected(where, f"START of {name!r} without a STOP"))
 
-
-def group_by_observation(bouts) -> dict[str, list]:
-    groups = defaultdict(list)
-    for b in bouts:
-        groups[media_name(b.media)].append(b)
-    return groups

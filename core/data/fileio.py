@@ -15,8 +15,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value) -> str:
-    """Text for one cell: numbers unchanged (so -1.5 stays a number), text that a spreadsheet
-    would evaluate prefixed with a single quote."""
+    """Text for one cell: numbers unchanged (so -1.5 stays a number for pandas and R), other
+    text that a spreadsheet would evaluate prefixed with a single quote."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -24,9 +24,17 @@ def safe_cell(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value) if isinstance(value, float) else str(value)
     text = str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) and not _is_number(text):
         return "'" + text
     return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def delimiter_for(path: str | os.PathLike) -> str:

@@ -27,7 +27,7 @@ import sqlite_utils
 
 from ..video.probe import VideoInfo, probe_video
 from .errors import ProjectError
-from .oplog import Action, fetch_row, now_iso, redo_next, undo_last
+from .oplog import Action, now_iso, redo_next, undo_last
 from .schema import KINDS, RUN_STATUSES, SOURCES, VERDICTS, migrate, schema_version
 
 DB_NAME = "project.sqlite"
@@ -490,6 +490,7 @@ class Project:
                   text: str | None = None) -> int:
         """Record one answer; committed before this returns. ``video`` and ``behavior`` may be
         ids, rows, or a path/file name and a behaviour name. Unknown subjects are added."""
+        self.find_video(video)
         b = self.find_behavior(behavior)
 
         def write(act: Action) -> int:
@@ -678,4 +679,4 @@ def _frames(info: VideoInfo, start_s: float, end_s: float) -> tuple[int, int]:
     return first, max(first, last)
 
 
-__all__ = ["Project", "describe_bout", "fetch_row"]
+__all__ = ["Project", "describe_bout"]

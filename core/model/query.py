@@ -1,7 +1,7 @@
 """Scoring text queries against cached windows, fast enough to follow typing.
 
-Per store the scorer keeps, in memory, the MIT video embeddings and the patch features in
-float32; per text, its embedding. A new query then costs one text encoding plus the folded
+Per store the scorer keeps, in memory, the MIT video embeddings and the prompt generator's
+normalised patch features in float32; per text, its embedding. A new query then costs one text encoding plus the folded
 prompt generator (scoring.py) over the windows.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from .cache import FeatureStore
 from .features import as_tensor, text_embeds, video_embeds
 from .loading import LoadedModel
-from .scoring import cosine_scores
+from .scoring import cosine_scores, prompt_visual
 
 CHUNK = 2048  # windows per step: bounds the (N, K, H, D) intermediates
 
@@ -37,11 +37,12 @@ class QueryScorer:
         key = str(store.folder)
         if key not in self._stores:
             dev = self.loaded.device
-            img = as_tensor(store.img_features, dev)
             frame_cls = as_tensor(store.frame_cls, dev)
             video = torch.cat([video_embeds(self.model, frame_cls[i:i + CHUNK])
                                for i in range(0, len(frame_cls), CHUNK)])
-            self._stores[key] = (video, img)
+            visual = torch.cat([prompt_visual(self.model, as_tensor(store.img_features[i:i + CHUNK], dev))
+                                for i in range(0, len(store), CHUNK)])
+            self._stores[key] = (video, visual)
         return self._stores[key]
 
     @torch.inference_mode()
@@ -55,9 +56,9 @@ class QueryScorer:
     @torch.inference_mode()
     def score(self, store: FeatureStore, texts: list[str]) -> np.ndarray:
         """Cosine scores (N windows, K texts), as X-CLIP computes them."""
-        video, img = self.window_tensors(store)
+        video, visual = self.window_tensors(store)
         text = self.text_tensor(texts)
-        out = [cosine_scores(self.model, video[i:i + CHUNK], text, img[i:i + CHUNK])
+        out = [cosine_scores(self.model, video[i:i + CHUNK], text, visual=visual[i:i + CHUNK])
                for i in range(0, len(video), CHUNK)]
         return torch.cat(out).float().cpu().numpy()
 

@@ -34,10 +34,15 @@ def _cross_attention(attn, query: torch.Tensor, visual: torch.Tensor) -> torch.T
     return attn.proj(out)
 
 
-def prompt_text(model, text: torch.Tensor, img_features: torch.Tensor) -> torch.Tensor:
-    """Video-specific prompting: text (K, D), img_features (N, P, D) -> (N, K, D)."""
+def prompt_visual(model, img_features: torch.Tensor) -> torch.Tensor:
+    """The prompt generator's normalised view of the patch features: per window, not per
+    query, so a scorer computes it once per video."""
+    return model.prompts_generator.layernorm(img_features)
+
+
+def prompt_text(model, text: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
+    """Video-specific prompting: text (K, D), visual = prompt_visual(...) (N, P, D) -> (N, K, D)."""
     gen = model.prompts_generator
-    visual = gen.layernorm(img_features)
     hidden = text.unsqueeze(0)  # (1, K, D), broadcast over windows until it differs
     for layer in gen.decoder:
         hidden = hidden + _cross_attention(layer.cross_attn, layer.norm1(hidden), visual)
@@ -45,9 +50,13 @@ def prompt_text(model, text: torch.Tensor, img_features: torch.Tensor) -> torch.
     return text.unsqueeze(0) + gen.alpha * hidden
 
 
-def cosine_scores(model, video: torch.Tensor, text: torch.Tensor, img_features: torch.Tensor) -> torch.Tensor:
-    """video (N, D) MIT embeddings, text (K, D), img_features (N, P, D) -> cosine (N, K)."""
-    prompted = prompt_text(model, text, img_features)
+def cosine_scores(model, video: torch.Tensor, text: torch.Tensor, img_features: torch.Tensor | None = None,
+                  visual: torch.Tensor | None = None) -> torch.Tensor:
+    """video (N, D) MIT embeddings, text (K, D), and img_features (N, P, D) or their
+    prompt_visual() -> cosine (N, K)."""
+    if visual is None:
+        visual = prompt_visual(model, img_features)
+    prompted = prompt_text(model, text, visual)
     return torch.einsum("nd,nkd->nk", F.normalize(video, dim=-1), F.normalize(prompted, dim=-1))
 
 

@@ -1,0 +1,232 @@
+"""Import labels from other tools into a project: all-or-nothing, one undoable action.
+
+``import_file(project, path)`` detects the format (``.boris`` project, BORIS tabular or
+aggregated export in 9.x or 7.x layout, our labels table, SRT/WebVTT/CSV narration), parses it
+into neutral records, matches media files to project videos by file name and writes everything
+in one transaction recorded as one op (``undo`` removes the whole import).
+
+Rows that fail (unknown video, unpaired START/STOP, negative or reversed times, times past the
+video's end) are collected with their line. By default any rejected row aborts the import with
+``ImportRejectedError`` (nothing imported, the report attached); ``partial=True`` imports the
+good rows and returns the report.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import boris, labels_table, narration
+from .errors import DataError, ImportFormatError, ImportRejectedError
+from .project import Project
+from .records import Parsed, Rejected, media_name, read_table
+
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+FORMATS = ("auto", "boris", "boris-table", "labels", "narration")
+
+
+@dataclass
+class ImportReport:
+    file: str
+    format: str
+    added: int = 0
+    duplicates: int = 0
+    behaviors_created: list[str] = field(default_factory=list)
+    subjects_created: list[str] = field(default_factory=list)
+    videos_added: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.file}: imported {self.added} labels ({self.format})"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} already present")
+        if self.behaviors_created:
+            parts.append(f"new behaviours: {', '.join(self.behaviors_created)}")
+        if self.videos_added:
+            parts.append(f"videos added: {', '.join(self.videos_added)}")
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} rows rejected")
+        return "; ".join(parts)
+
+
+def read_text(path: Path, max_bytes: int = MAX_IMPORT_BYTES) -> str:
+    """The file as text, or a one-line error for missing, huge or binary files."""
+    if not path.is_file():
+        raise ImportFormatError(path, "file not found")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ImportFormatError(path, f"is too large to import ({size / 1e6:.0f} MB; "
+                                      f"limit {max_bytes / 1e6:.0f} MB)")
+    data = path.read_bytes()
+    if not data.strip():
+        raise ImportFormatError(path, "is empty")
+    if b"\x00" in data[:65536]:
+        raise ImportFormatError(path, "is a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ImportFormatError(path, f"is not UTF-8 text (byte {e.start})") from None
+
+
+def parse_file(path: str | os.PathLike, video=None, fmt: str = "auto",
+               max_bytes: int = MAX_IMPORT_BYTES) -> Parsed:
+    """Parse without touching a project; ``video`` names the target video for narration."""
+    p = Path(path)
+    if fmt not in FORMATS:
+        raise ImportFormatError(p, f"unknown import format {fmt!r} (one of {', '.join(FORMATS)})")
+    text = read_text(p, max_bytes)
+    suffix = p.suffix.lower()
+    where = str(p)
+    if fmt == "boris" or (fmt == "auto" and suffix in (".boris", ".json")):
+        return boris.parse_project(text, where)
+    if suffix in (".srt", ".vtt") and fmt in ("auto", "narration"):
+        return narration.parse_subtitles(text, where, _need_video(p, video))
+    delimiter = "\t" if suffix in (".tsv", ".tab") else None
+    rows = read_table(text, where, delimiter)
+    if fmt == "labels" or (fmt == "auto" and labels_table.looks_like_labels_table(rows)):
+        return labels_table.parse(text, where, delimiter)
+    if fmt == "boris-table" or (fmt == "auto" and boris.looks_like_boris_table(rows)):
+        return boris.parse_table(text, where, delimiter)
+    if fmt == "narration" or (fmt == "auto" and narration.looks_like_narration_table(rows)):
+        return narration.parse_table(text, where, _need_video(p, video), delimiter)
+    raise ImportFormatError(p, "format not recognised (expected a .boris project, a BORIS "
+                               "events export, an ethoscout labels table, or SRT/VTT/CSV narration)")
+
+
+def _need_video(path: Path, video) -> str:
+    if video is None:
+        raise ImportFormatError(path, "narration needs a target video (--video)")
+    return str(video)
+
+
+def import_file(project: Project, path: str | os.PathLike, video=None, fmt: str = "auto",
+                partial: bool = False, add_missing_videos: bool = False,
+                progress: Callable[[int, int], None] | None = None,
+                max_bytes: int = MAX_IMPORT_BYTES) -> ImportReport:
+    p = Path(path)
+    if video is not None:
+        video = project.find_video(video)["path"]
+    parsed = parse_file(p, video, fmt, max_bytes)
+    return apply(project, parsed, p, partial=partial, add_missing_videos=add_missing_videos,
+                 progress=progress)
+
+
+def apply(project: Project, parsed: Parsed, path: Path, partial: bool = False,
+          add_missing_videos: bool = False,
+          progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Write parsed records into ``project`` as one undoable action."""
+    report = ImportReport(str(path), parsed.format, rejected=list(parsed.rejected))
+    if not parsed.bouts and not parsed.behaviors and not parsed.rejected:
+        raise ImportFormatError(path, "contains nothing to import")
+    with project.action(f"import {path.name}") as act:
+        _write(project, parsed, path, report, add_missing_videos, progress)
+        report.rejected.sort(key=_line_order)
+        if report.rejected and not partial:
+            raise _rejected_error(path, parsed, report)  # rolls the whole import back
+        act.description = f"import {path.name} ({report.added} labels)"
+    return report
+
+
+def _write(project: Project, parsed: Parsed, path: Path, report: ImportReport,
+           add_missing_videos: bool, progress) -> None:
+    known = {b["name"].lower() for b in project.behaviors()}
+    for b in parsed.behaviors:
+        if b.name.lower() in known:
+            continue
+        used_keys = {x["key"] for x in project.behaviors() if x["key"]}
+        project.add_behavior(b.name, prompts=b.prompts or [b.name], kind=b.kind,
+                             description=b.description,
+                             key=b.key if b.key and b.key not in used_keys else None)
+        known.add(b.name.lower())
+        report.behaviors_created.append(b.name)
+    known_subjects = {s["name"].lower() for s in project.subjects()}
+    for s in parsed.subjects:
+        if s.name.lower() not in known_subjects:
+            project.add_subject(s.name, s.description, s.key)
+            known_subjects.add(s.name.lower())
+            report.subjects_created.append(s.name)
+    existing = {_identity(lab) for lab in project.labels()}
+    videos: dict[str, dict | Rejected] = {}
+    total = len(parsed.bouts)
+    for n, bout in enumerate(parsed.bouts):
+        if progress and n % 200 == 0:
+            progress(n, total)
+        v = videos.get(bout.media)
+        if v is None:
+            v = videos[bout.media] = _match_video(project, bout.media, path, add_missing_videos, report)
+        if isinstance(v, Rejected):
+            report.rejected.append(Rejected(bout.where, v.reason))
+            continue
+        try:
+            start, end = _bout_span(project, v, bout)
+            identity = (v["id"], bout.behavior.lower(), (bout.subject or "").lower(),
+                        round(start, 3), round(end, 3), bout.verdict)
+            if identity in existing:
+                report.duplicates += 1
+                continue
+            project.add_label(v["id"], bout.behavior, start, end, bout.verdict, source=bout.source,
+                              score=bout.score, adapter_version=bout.adapter_version,
+                              subject=bout.subject, annotator=bout.annotator,
+                              comment=bout.comment, model_id=bout.model_id, text=bout.text)
+            existing.add(identity)
+            report.added += 1
+        except DataError as e:
+            report.rejected.append(Rejected(bout.where, e.problem))
+    if progress:
+        progress(total, total)
+
+
+def _identity(lab: dict) -> tuple:
+    return (lab["video_id"], lab["behavior"].lower(), (lab["subject"] or "").lower(),
+            round(lab["start_s"], 3), round(lab["end_s"], 3), lab["verdict"])
+
+
+def _bout_span(project: Project, video: dict, bout) -> tuple[float, float]:
+    """Start and end for a label: a point event lasts one frame; narration cues that run past
+    the last frame are cut at the video's end."""
+    start, end = bout.start_s, bout.end_s
+    if end is None:
+        timing = project.video_timing(video)
+        frame = timing.frame_at(start)
+        end = timing.time_of(frame + 1) if frame + 1 < timing.frame_count else video["duration_s"]
+        if end <= start:
+            end = min(start + 1.0 / max(video["fps"], 1.0), video["duration_s"])
+    elif bout.source == "narration" and start < video["duration_s"] < end:
+        end = video["duration_s"]
+    return start, end
+
+
+def _match_video(project: Project, media: str, import_path: Path, add_missing: bool,
+                 report: ImportReport) -> dict | Rejected:
+    name = media_name(media)
+    for candidate in (media, name):
+        try:
+            return project.find_video(candidate)
+        except DataError as e:
+            if "ambiguous" in e.problem:
+                return Rejected("", e.problem)
+    if add_missing:
+        for f in (Path(media), import_path.parent / name):
+            if f.is_file():
+                try:
+                    v = project.add_video(f)  # joins the import's action: undone with it
+                except DataError as e:
+                    return Rejected("", e.problem)
+                report.videos_added.append(v["name"])
+                return v
+    return Rejected("", f"unknown video {name!r} (not in this project)")
+
+
+def _line_order(r: Rejected):
+    digits = "".join(c for c in r.where if c.isdigit())
+    return (0, int(digits)) if r.where.startswith("line ") and digits else (1, r.where)
+
+
+def _rejected_error(path: Path, parsed: Parsed, report: ImportReport) -> ImportRejectedError:
+    total = len(parsed.bouts) + len(parsed.rejected)
+    shown = "; ".join(str(r) for r in report.rejected[:3])
+    more = f"; and {len(report.rejected) - 3} more" if len(report.rejected) > 3 else ""
+    return ImportRejectedError(
+        path, f"{len(report.rejected)} of {total} rows rejected, nothing imported ({shown}{more}); "
+              "fix them or import the rest with --skip-bad-rows", report)
