@@ -5,11 +5,15 @@ these functions (through jobs.py for the GUI).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
+from .data.export import SCORE_COLUMNS, window_score_rows
+from .data.project import Project
 from .errors import EthoscoutError
 from .model.cache import CacheKey, FeatureCache, FeatureStore
 from .model.loading import DEFAULT_MODEL, LoadedModel, load_xclip
@@ -39,6 +43,34 @@ class IndexResult:
 
 def feature_cache(project: str | Path) -> FeatureCache:
     return FeatureCache(Path(project) / FEATURES_DIR)
+
+
+def open_or_create(project: str | Path | Project) -> Project:
+    """The project database, created on first use so `ethoscout index --project new/` works."""
+    if isinstance(project, Project):
+        return project
+    return Project.open(project) if (Path(project) / "project.sqlite").exists() else Project.create(project)
+
+
+def project_model(project: str | Path | Project, model: str | None) -> str:
+    """The model asked for, else the one the project was indexed with, else the default."""
+    if model:
+        return str(model)
+    folder = project.folder if isinstance(project, Project) else Path(project)
+    if (folder / "project.sqlite").exists():
+        return open_or_create(project).get_setting("model") or DEFAULT_MODEL
+    return DEFAULT_MODEL
+
+
+def project_spec(project: str | Path | Project, spec: WindowSpec | None) -> WindowSpec | None:
+    """The window spec asked for, else the project's (None: the checkpoint's default)."""
+    if spec is not None:
+        return spec
+    folder = project.folder if isinstance(project, Project) else Path(project)
+    if (folder / "project.sqlite").exists():
+        saved = open_or_create(project).get_setting("window_spec")
+        return WindowSpec(**saved) if saved else None
+    return None
 
 
 def resolve_spec(spec: WindowSpec | None, loaded: LoadedModel) -> WindowSpec:
@@ -105,26 +137,31 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
                  spec: WindowSpec | None = None, device: str = "auto", runtime: str = "auto",
                  batch_size: int = 4, on_progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None, cache_dtype: str = "float16") -> list[IndexResult]:
-    """Index each video; a bad file becomes an error result and the others go on."""
+    """Index each video and add it to the project database; a bad file becomes an error
+    result and the others go on."""
+    db = open_or_create(project)
     loaded = as_loaded(model, device)
-    spec = resolve_spec(spec, loaded)
+    spec = resolve_spec(project_spec(db, spec), loaded)
     backend = make_vision_backend(loaded, runtime)
-    Path(project).mkdir(parents=True, exist_ok=True)
+    db.set_setting("model", loaded.name)
+    db.set_setting("window_spec", spec.to_dict())
     results = []
     for p in paths:
         if cancel is not None and cancel.cancelled:
             results.append(IndexResult(str(p), "cancelled", "not started"))
             continue
         try:
-            results.append(index_video(project, p, loaded, spec, backend, batch_size, on_progress, cancel,
-                                       cache_dtype=cache_dtype))
+            info = probe_video(p)
+            db.add_video(p, info=info)
+            results.append(index_video(db.folder, p, loaded, spec, backend, batch_size, on_progress, cancel,
+                                       info=info, cache_dtype=cache_dtype))
         except VideoError as e:
             results.append(IndexResult(str(p), "error", str(e)))
     return results
 
 
 def indexed_stores(project: str | Path, loaded: LoadedModel, spec: WindowSpec | None = None) -> list[FeatureStore]:
-    spec = resolve_spec(spec, loaded)
+    spec = resolve_spec(project_spec(project, spec), loaded)
     return feature_cache(project).stores(loaded.fingerprint, spec.key())
 
 
@@ -146,27 +183,22 @@ class VideoScores:
     store: FeatureStore
 
 
-def score_queries(project: str | Path, queries: list[str], model: str | LoadedModel | QueryScorer = DEFAULT_MODEL,
+def score_queries(project: str | Path, queries: list[str], model: str | LoadedModel | QueryScorer | None = None,
                   spec: WindowSpec | None = None, device: str = "auto") -> list[VideoScores]:
-    """Per-window cosine scores of each query, for every indexed video of the project."""
+    """Per-window cosine scores of each query, for every indexed video of the project
+    (model None: the project's)."""
     queries = check_queries(queries)
-    scorer = model if isinstance(model, QueryScorer) else QueryScorer(as_loaded(model, device))
+    if isinstance(model, QueryScorer):
+        scorer = model
+    else:
+        scorer = QueryScorer(as_loaded(model or project_model(project, None), device))
     stores = indexed_stores(project, scorer.loaded, spec)
     if not stores:
         raise QueryError(f"{project}: no video is indexed with this model and window spec; run `ethoscout index` first")
     return [VideoScores(s.meta["video_name"], s.starts, s.ends, scorer.score(s, queries), s) for s in stores]
 
 
-def write_scores_csv(results: list[VideoScores], queries: list[str], out) -> int:
-    """One row per window: video, window, start_s, end_s, then one column per query."""
-    import csv
-
-    rows = 0
-    writer = csv.writer(out)
-    writer.writerow(["video", "window", "start_s", "end_s", *queries])
-    for r in results:
-        for i in range(len(r.starts)):
-            writer.writerow([r.video, i, f"{r.starts[i]:.3f}", f"{r.ends[i]:.3f}",
-                             *(f"{v:.6f}" for v in r.scores[i])])
-            rows += 1
-    return rows
+def score_table(results: list[VideoScores], queries: list[str]) -> tuple[list[str], Iterator[list]]:
+    """Header and rows of the scores CSV: one row per window, one column per query."""
+    rows = chain.from_iterable(window_score_rows(r.video, r.starts, r.ends, r.scores, queries) for r in results)
+    return [*SCORE_COLUMNS, *queries], rows

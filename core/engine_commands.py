@@ -46,7 +46,10 @@ def tqdm_progress():
 def run_index(args) -> int:
     from .engine import index_videos
 
-    results = index_videos(args.project, args.videos, model=args.model or DEFAULT_MODEL, spec=spec_from_args(args),
+    from .engine import project_model
+
+    results = index_videos(args.project, args.videos, model=project_model(args.project, args.model),
+                           spec=spec_from_args(args),
                            device=args.device, runtime=args.runtime, batch_size=args.batch_size,
                            on_progress=tqdm_progress())
     failed = 0
@@ -61,20 +64,21 @@ def run_index(args) -> int:
 
 
 def run_score(args) -> int:
-    from .engine import score_queries, write_scores_csv
+    import csv
 
-    results = score_queries(args.project, args.query, model=args.model or DEFAULT_MODEL,
-                            spec=spec_from_args(args), device=args.device)
-    queries = [q.strip() for q in args.query]
+    from .data.fileio import safe_cell, write_table
+    from .engine import check_queries, score_queries, score_table
+
+    queries = check_queries(args.query)
+    results = score_queries(args.project, queries, model=args.model, spec=spec_from_args(args), device=args.device)
+    header, rows = score_table(results, queries)
     if args.out in (None, "-"):
-        write_scores_csv(results, queries, sys.stdout)
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        for row in [header, *rows]:
+            out.writerow([safe_cell(v) for v in row])
     else:
-        out = Path(args.out)
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
-            rows = write_scores_csv(results, queries, f)
-        tmp.replace(out)
-        print(f"wrote {rows} windows x {len(queries)} queries to {out}")
+        write_table(args.out, header, rows)
+        print(f"wrote {sum(len(r.starts) for r in results)} windows x {len(queries)} queries to {args.out}")
     return 0
 
 

@@ -18,7 +18,7 @@ import os
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -166,10 +166,10 @@ def export_binary(project: Project, out: str | os.PathLike, video=None) -> list[
     return written
 
 
-def write_window_scores(path: str | os.PathLike, video_name: str, start_s: Sequence[float],
-                        end_s: Sequence[float], scores, queries: Sequence[str],
-                        window_index: Sequence[int] | None = None) -> Path:
-    """Per-window scores: columns video, window, start_s, end_s, then one per query.
+def window_score_rows(video_name: str, start_s: Sequence[float], end_s: Sequence[float], scores,
+                      queries: Sequence[str], window_index: Sequence[int] | None = None,
+                      path: str | os.PathLike = "scores") -> Iterator[list]:
+    """Rows of the per-window scores table for one video (columns: SCORE_COLUMNS + queries).
     ``scores`` is (windows, queries)."""
     starts = np.asarray(start_s, dtype=np.float64).reshape(-1)
     ends = np.asarray(end_s, dtype=np.float64).reshape(-1)
@@ -183,9 +183,19 @@ def write_window_scores(path: str | os.PathLike, video_name: str, start_s: Seque
     index = np.arange(n) if window_index is None else np.asarray(window_index).reshape(-1)
     if len(index) != n:
         raise ExportError(path, f"{len(index)} window indices for {n} windows")
-    rows = ([video_name, int(i), f"{a:.3f}", f"{b:.3f}", *(f"{x:.6g}" for x in row)]
+    return ([video_name, int(i), f"{a:.3f}", f"{b:.3f}", *(f"{x:.6g}" for x in row)]
             for i, a, b, row in zip(index, starts, ends, s))
-    return write_table(path, ["video", "window", "start_s", "end_s", *queries], rows)
+
+
+SCORE_COLUMNS = ["video", "window", "start_s", "end_s"]
+
+
+def write_window_scores(path: str | os.PathLike, video_name: str, start_s: Sequence[float],
+                        end_s: Sequence[float], scores, queries: Sequence[str],
+                        window_index: Sequence[int] | None = None) -> Path:
+    """Per-window scores of one video: columns video, window, start_s, end_s, then one per query."""
+    rows = window_score_rows(video_name, start_s, end_s, scores, queries, window_index, path)
+    return write_table(path, [*SCORE_COLUMNS, *queries], rows)
 
 
 def export(project: Project, fmt: str, out: str | os.PathLike, video=None, **options):

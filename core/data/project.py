@@ -226,10 +226,10 @@ class Project:
 
     # ---- videos ----------------------------------------------------------------------------
 
-    def add_video(self, path: str | os.PathLike) -> dict:
-        """Add a video (probed now); adding it again refreshes its metadata, and frame indices
-        of its labels when the file changed."""
-        info = probe_video(path)
+    def add_video(self, path: str | os.PathLike, info: VideoInfo | None = None) -> dict:
+        """Add a video (probed now unless ``info`` is given); adding it again refreshes its
+        metadata, and frame indices of its labels when the file changed."""
+        info = info or probe_video(path)
         values = {
             "path": info.path, "name": Path(info.path).name, "fingerprint": info.fingerprint,
             "duration_s": info.duration_s, "fps": info.fps, "frame_count": info.frame_count,

@@ -33,7 +33,11 @@ def test_index_then_score_csv(tiny_model_dir, video_factory, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "indexed: a.mp4 (2 windows)" in r.stdout and "indexed: b.avi (1 windows)" in r.stdout
     out = tmp_path / "scores.csv"
-    r = run("score", "--project", project, "--model", tiny_model_dir, "--query", "mouse grooming its face",
+    # the project remembers its model and videos
+    from ethoscout.core.data.project import Project
+
+    assert sorted(v["name"] for v in Project.open(project).videos()) == ["a.mp4", "b.avi"]
+    r = run("score", "--project", project, "--query", "mouse grooming its face",
             "--query", "mouse rearing", "--out", out)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open()))
