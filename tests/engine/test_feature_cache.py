@@ -78,21 +78,35 @@ def test_cancelled_index_resumes_to_the_same_features(tiny_model, video_factory,
     np.testing.assert_array_equal(resumed.store.img_features, full.store.img_features)
 
 
-def test_killed_indexing_resumes(tiny_model_dir, video_factory, tmp_path):
-    path = video_factory("long.mp4", frames=450, fps=15)  # 30 s -> 29 windows
-    project = tmp_path / "p"
+def start_index_child(tiny_model_dir, path, project):
     cmd = [sys.executable, "-m", "ethoscout.core.cli", "index", "--project", str(project),
            "--model", str(tiny_model_dir), "--batch-size", "1", "--runtime", "torch", str(path)]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    progress = None
-    deadline = time.monotonic() + 60
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline and child.poll() is None:
         found = list(project.glob("features/*/*.partial/progress.json"))
         if found and '"done": 0' not in found[0].read_text():
-            progress = found[0]
-            break
+            return cmd, child, found[0]
         time.sleep(0.05)
-    assert progress is not None, "indexing never started"
+    raise AssertionError("indexing never started")
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tiny_model_dir, video_factory, tmp_path):
+    path = video_factory("long.mp4", frames=450, fps=15)
+    project = tmp_path / "p"
+    cmd, child, progress = start_index_child(tiny_model_dir, path, project)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and "interrupted" in err
+    assert not stores(project) and progress.exists()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "indexed: long.mp4 (29 windows)" in out.stdout, out.stderr
+
+
+def test_killed_indexing_resumes(tiny_model_dir, video_factory, tmp_path):
+    path = video_factory("long.mp4", frames=450, fps=15)  # 30 s -> 29 windows
+    project = tmp_path / "p"
+    cmd, child, progress = start_index_child(tiny_model_dir, path, project)
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not stores(project)

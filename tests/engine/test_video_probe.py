@@ -102,3 +102,15 @@ def test_truncated_avi_keeps_the_frames_it_has(tmp_path, video_factory):
     p.write_bytes(src[: len(src) // 2])
     info = probe_video(p)
     assert 0 < info.frame_count < 60
+
+
+@pytest.mark.parametrize("name,fourcc,problem", [("z.avi", "MJPG", "has zero frames"),
+                                                  ("z.mp4", "mp4v", "contains no video stream")])
+def test_zero_frames(tmp_path, name, fourcc, problem):
+    import cv2
+
+    p = tmp_path / name
+    cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*fourcc), 25, (32, 32)).release()
+    with pytest.raises(VideoError, match=problem) as e:
+        probe_video(p)
+    assert str(p) in str(e.value)
