@@ -26,7 +26,6 @@ import torch
 from .features import encode_windows
 from .loading import LoadedModel, ModelError
 
-log = logging.getLogger(__name__)
 
 # Bump when the exported graphs change meaning; part of every file name.
 EXPORT_VERSION = 1

@@ -1,0 +1,1 @@
+"""Benchmarks for indexing and query speed: ``python -m bench`` (see bench/README.md)."""
