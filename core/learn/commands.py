@@ -1,0 +1,225 @@
+"""CLI: ``ethoscout suggest``, ``train``, ``eval``, ``similar`` and ``adapter list|use``."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .suggest import STRATEGIES
+
+
+def _open(args):
+    from ..data.project import Project
+
+    return Project.open(args.project)
+
+
+def _loaded(project, args):
+    from .adapters import load_project_model
+
+    return load_project_model(project, args.model, args.device)
+
+
+def _print_clips(clips, as_json: bool) -> None:
+    if as_json:
+        json.dump([c.to_dict() for c in clips], sys.stdout, indent=1)
+        print()
+        return
+    print(f"{'#':>3}  {'video':<28} {'start':>8} {'end':>8} {'score':>7}  {'kind':<9} reason")
+    for i, c in enumerate(clips, 1):
+        print(f"{i:>3}  {c.video[:28]:<28} {c.start:8.2f} {c.end:8.2f} {c.score:7.3f}  {c.strategy:<9} {c.reason}")
+
+
+def run_suggest(args) -> int:
+    from .adapters import active_scorer
+    from .suggest import suggest
+
+    project = _open(args)
+    scorer = active_scorer(project, _loaded(project, args))
+    clips = suggest(project, scorer, args.behavior, n=args.n, strategy=args.strategy, seed=args.seed)
+    _print_clips(clips, args.json)
+    return 0
+
+
+def run_similar(args) -> int:
+    from .adapters import active_scorer, project_stores
+    from .similar import similar_windows
+
+    project = _open(args)
+    scorer = active_scorer(project, _loaded(project, args))
+    clips = similar_windows(scorer, project_stores(project, scorer.loaded), args.video, args.start, args.end, args.n)
+    _print_clips(clips, args.json)
+    return 0
+
+
+def run_train(args) -> int:
+    from tqdm import tqdm
+
+    from .process import build_train_spec, run_training
+    from ..progress import CancelToken
+
+    project = _open(args)
+    options = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "seed": args.seed, "rank": args.rank,
+                                  "deep": args.deep, "max_seconds": args.max_seconds,
+                                  "batch_size": args.batch_size}.items() if v is not None}
+    spec = build_train_spec(project.folder, args.model, args.device, activate=not args.no_activate, **options)
+    bar = None
+
+    def on_event(ev) -> None:
+        nonlocal bar
+        if ev.event in ("step", "epoch"):
+            if bar is None:
+                bar = tqdm(total=ev.total, desc="training", unit="step", file=sys.stderr, dynamic_ncols=True)
+            bar.update(ev.step - bar.n)
+            post = {"loss": f"{ev.loss:.4f}"}
+            if ev.data.get("val_loss") is not None:
+                post["val"] = f"{ev.val_loss:.4f}"
+            bar.set_postfix(post, refresh=False)
+        elif ev.event in ("start", "info"):
+            print(ev.data.get("message") or f"training on {ev.windows} labelled windows of "
+                  f"{', '.join(ev.behaviors)}", file=sys.stderr)
+
+    cancel = CancelToken()
+    try:
+        final = run_training(spec, on_event, cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if final.event == "done":
+        print(final.describe())
+        val = (final.data.get("metrics") or {}).get("validation") or {}
+        if val:
+            b, a = val["base"]["mean"], val["adapter"]["mean"]
+            print(f"validation ({val['windows']} windows): mAP {b.get('AP', float('nan')):.3f} -> "
+                  f"{a.get('AP', float('nan')):.3f}, Hit@5 {b.get('Hit@5', float('nan')):.3f} -> "
+                  f"{a.get('Hit@5', float('nan')):.3f}")
+        if not final.data.get("active"):
+            v = final.data.get("version")
+            print(f"not active yet: select it with `ethoscout adapter use {v} --project {args.project}`"
+                  + (" --reindex" if args.deep else ""))
+        return 0
+    print(f"ethoscout: training {final.event}: {final.describe()}", file=sys.stderr)
+    return 130 if final.event == "cancelled" else 1
+
+
+def run_eval(args) -> int:
+    from .evaluate import cross_validate, evaluate_adapters, format_table
+    from .train import TrainOptions
+
+    project = _open(args)
+    loaded = _loaded(project, args)
+    if args.cv:
+        opts = TrainOptions(epochs=args.epochs or 20, seed=args.seed)
+        report = cross_validate(project, loaded, opts, folds=args.cv,
+                                on_fold=lambda f, k: print(f"fold {f + 1}/{k} done", file=sys.stderr))
+    else:
+        report = evaluate_adapters(project, loaded, args.versions)
+    print(format_table(report))
+    return 0
+
+
+def run_adapter_list(args) -> int:
+    project = _open(args)
+    rows = project.adapters()
+    if not rows:
+        print("no adapters yet; the base model is in use (train one with `ethoscout train`)")
+        return 0
+    print(f"{'':1} {'version':>7}  {'created':<20} {'val mAP':>15}  {'deep':<4}  folder")
+    for a in rows:
+        val = (a["metrics"] or {}).get("validation") or {}
+        m = f"{val['base']['mean'].get('AP', float('nan')):.3f}->{val['adapter']['mean'].get('AP', float('nan')):.3f}" \
+            if val else "-"
+        deep = "yes" if (a["metrics"] or {}).get("deep") else ""
+        print(f"{'*' if a['active'] else ' '} {a['version']:>7}  {a['created'][:19]:<20} {m:>15}  {deep:<4}  {a['folder']}")
+    if project.active_adapter() is None:
+        print("(no adapter active: the base model is in use)")
+    return 0
+
+
+def run_adapter_use(args) -> int:
+    from .adapters import LearnError, use_adapter
+
+    project = _open(args)
+    if args.version.lower() in ("none", "base"):
+        use_adapter(project, None)
+        print("using the base model (no adapter)")
+        return 0
+    try:
+        version = int(args.version.lstrip("vV"))
+    except ValueError:
+        raise LearnError(f"{args.version!r}: not an adapter version; give a number (see `ethoscout adapter list`) "
+                         "or none") from None
+    loaded = _loaded(project, args) if args.reindex or _is_deep(project, version) else None
+    use_adapter(project, version, loaded, reindex=args.reindex)
+    print(f"using adapter v{version}")
+    return 0
+
+
+def _is_deep(project, version: int) -> bool:
+    from ..model.lora import read_adapter_meta
+    from .adapters import adapter_folder
+
+    return bool(read_adapter_meta(adapter_folder(project, project.adapter(version))).get("deep"))
+
+
+def _common(p, model: bool = True) -> None:
+    p.add_argument("--project", required=True, help="project folder")
+    if model:
+        p.add_argument("--model", default=None, help="hub id or model folder (default: the project's)")
+        p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("suggest", help="clips to review next for a behaviour (active learning)")
+    _common(p)
+    p.add_argument("--behavior", required=True, help="behaviour name")
+    p.add_argument("--n", type=int, default=20, help="how many clips (default 20)")
+    p.add_argument("--strategy", choices=STRATEGIES, default="mixed",
+                   help="top scores, uncertain ones, diverse ones, or a mix (default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run_suggest)
+
+    p = sub.add_parser("train", help="train a new adapter version from all labels so far")
+    _common(p)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this long, keeping the best epoch")
+    p.add_argument("--deep", action="store_true",
+                   help="also adapt the vision tower (GPU advised; videos must be indexed again)")
+    p.add_argument("--no-activate", action="store_true", help="register the adapter without selecting it")
+    p.set_defaults(func=run_train)
+
+    p = sub.add_parser("eval", help="retrieval metrics: untrained model vs each adapter, on held-out labels")
+    _common(p)
+    p.add_argument("--versions", type=int, nargs="*", default=None, help="adapter versions (default: all)")
+    p.add_argument("--cv", type=int, default=0, metavar="K",
+                   help="instead: K-fold cross-validation of training (for projects with few labels)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per fold with --cv (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_eval)
+
+    p = sub.add_parser("similar", help="windows that look like a clip (query by example)")
+    _common(p)
+    p.add_argument("--video", required=True, help="video path or file name")
+    p.add_argument("--start", type=float, required=True, help="clip start, seconds")
+    p.add_argument("--end", type=float, required=True, help="clip end, seconds")
+    p.add_argument("--n", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_similar)
+
+    p = sub.add_parser("adapter", help="list adapter versions or select one (roll back)")
+    asub = p.add_subparsers(dest="adapter_command", metavar="ACTION", required=True)
+    lp = asub.add_parser("list", help="adapter versions with their validation metrics")
+    _common(lp, model=False)
+    lp.set_defaults(func=run_adapter_list)
+    up = asub.add_parser("use", help="select an adapter version, or none for the base model")
+    up.add_argument("version", help="a version number (e.g. 3 or v3), or none")
+    _common(up)
+    up.add_argument("--reindex", action="store_true", help="index the videos again (needed by deep adapters)")
+    up.set_defaults(func=run_adapter_use)

@@ -1,0 +1,132 @@
+"""LoRA adapters: targets, scoring through the fast path, plain peft folders."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ethoscout.core.model.features import text_embeds, video_embeds
+from ethoscout.core.model.lora import (AdapterError, attach_lora, load_adapter, lora_config, read_adapter_meta,
+                                       save_adapter)
+from ethoscout.core.model.query import QueryScorer
+from ethoscout.core.model.scoring import cosine_scores, cosine_scores_reference, effective_weight
+
+
+def randomised(loaded, deep=False, seed=1):
+    """An adapter whose LoRA update is non-zero (peft starts B at zero)."""
+    adapted = attach_lora(loaded, lora_config(deep=deep))
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in adapted.model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    adapted.model.eval()
+    return adapted
+
+
+def wrapped_names(model):
+    return {n.rsplit(".base_layer", 1)[0] for n, _ in model.named_modules() if n.endswith("base_layer")}
+
+
+def test_default_targets_leave_the_vision_tower_alone(tiny_model):
+    names = wrapped_names(attach_lora(tiny_model, lora_config()).model)
+    assert not [n for n in names if "vision_model" in n or "visual_projection" in n]
+    for part in ("text_model", "mit.", "prompts_generator", "text_projection"):
+        assert any(part in n for n in names), part
+    assert any(n.endswith("cross_attn.k_proj") for n in names)
+    deep = wrapped_names(attach_lora(tiny_model, lora_config(deep=True)).model)
+    assert any("vision_model" in n for n in deep) and names < deep
+
+
+def test_attach_keeps_the_callers_model_plain(tiny_model):
+    attach_lora(tiny_model, lora_config())
+    assert not wrapped_names(tiny_model.model)
+
+
+def test_effective_weight_includes_the_lora_update(tiny_model):
+    adapted = randomised(tiny_model)
+    layer = adapted.model.base_model.model.prompts_generator.decoder[0].cross_attn.k_proj
+    d = layer.base_layer.in_features
+    a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
+    expected = layer.base_layer.weight + layer.scaling["default"] * (b @ a)
+    assert torch.allclose(effective_weight(layer, d), expected, atol=1e-5)
+    assert not torch.allclose(expected, layer.base_layer.weight, atol=1e-3)
+
+
+def _features(n=5, t=8, p=16, d=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, t, d, generator=g), torch.randn(n, p, d, generator=g)
+
+
+def test_fast_scoring_with_an_adapter_matches_the_full_forward(tiny_model):
+    adapted = randomised(tiny_model)
+    m = adapted.model
+    frame_cls, img = _features()
+    with torch.no_grad():
+        text = text_embeds(m, tiny_model.tokenizer, ["a mouse grooming", "rearing"])
+        video = video_embeds(m, frame_cls)
+        fast = cosine_scores(m, video, text, img)
+        ref = cosine_scores_reference(m, video, text, img)
+        base = cosine_scores(tiny_model.model, video_embeds(tiny_model.model, frame_cls),
+                             text_embeds(tiny_model.model, tiny_model.tokenizer, ["a mouse grooming", "rearing"]), img)
+    assert torch.allclose(fast, ref, atol=1e-5)
+    assert not torch.allclose(fast, base, atol=1e-3)  # the adapter changes the scores
+
+
+def test_adapter_folder_is_plain_peft_and_scores_the_same(tiny_model, tiny_model_dir, tmp_path):
+    from peft import PeftModel
+    from transformers import XCLIPModel
+
+    adapted = randomised(tiny_model)
+    folder = save_adapter(adapted.model, tmp_path / "adapters" / "v1", {"version": 1,
+                                                                         "base_fingerprint": tiny_model.fingerprint})
+    assert (folder / "adapter_config.json").exists() and (folder / "adapter_model.safetensors").exists()
+    assert not list(folder.parent.glob(".*tmp*"))  # no temporary left behind
+    assert read_adapter_meta(folder)["version"] == 1
+
+    outside = PeftModel.from_pretrained(XCLIPModel.from_pretrained(tiny_model_dir), folder).eval()
+    ours = load_adapter(tiny_model, folder)
+    assert ours.fingerprint == tiny_model.fingerprint  # vision cache stays valid
+    frame_cls, img = _features(seed=3)
+    with torch.no_grad():
+        texts = ["a mouse grooming"]
+        a = cosine_scores(outside, video_embeds(outside, frame_cls), text_embeds(outside, tiny_model.tokenizer, texts), img)
+        b = cosine_scores(ours.model, video_embeds(ours.model, frame_cls),
+                          text_embeds(ours.model, tiny_model.tokenizer, texts), img)
+        c = cosine_scores(adapted.model, video_embeds(adapted.model, frame_cls),
+                          text_embeds(adapted.model, tiny_model.tokenizer, texts), img)
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(b, c, atol=1e-5)
+    merged = load_adapter(tiny_model, folder, merge=True)
+    with torch.no_grad():
+        d = cosine_scores(merged.model, video_embeds(merged.model, frame_cls),
+                          text_embeds(merged.model, tiny_model.tokenizer, texts), img)
+    assert torch.allclose(b, d, atol=1e-4)
+    with pytest.raises(AdapterError):
+        save_adapter(adapted.model, folder)  # versions are never overwritten
+
+
+def test_deep_adapter_gets_its_own_fingerprint(tiny_model, tmp_path):
+    folder = save_adapter(randomised(tiny_model, deep=True).model, tmp_path / "v2", {"version": 2})
+    assert read_adapter_meta(folder)["deep"] is True
+    assert load_adapter(tiny_model, folder).fingerprint != tiny_model.fingerprint
+
+
+def test_adapter_of_another_model_is_refused(tiny_model, tmp_path):
+    folder = save_adapter(randomised(tiny_model).model, tmp_path / "v1", {"base_fingerprint": "0123456789abcdef"})
+    with pytest.raises(AdapterError, match="another model"):
+        load_adapter(tiny_model, folder)
+
+
+def test_query_scorer_uses_the_adapter(tiny_model, tmp_path):
+    class Store:
+        folder = tmp_path / "store"
+        frame_cls, img_features = (x.numpy().astype(np.float16) for x in _features(seed=5))
+
+        def __len__(self):
+            return len(self.frame_cls)
+
+    folder = save_adapter(randomised(tiny_model).model, tmp_path / "v1", {})
+    base = QueryScorer(tiny_model).score(Store(), ["grooming"])
+    adapted = QueryScorer(load_adapter(tiny_model, folder)).score(Store(), ["grooming"])
+    assert base.shape == adapted.shape == (5, 1)
+    assert not np.allclose(base, adapted, atol=1e-3)
