@@ -45,6 +45,9 @@ def build_random_xclip(folder: str | Path, size: str = "tiny", tokenizer_dir: st
                        num_frames: int = 8, seed: int = 0) -> Path:
     import torch
     from transformers import XCLIPConfig, XCLIPModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
