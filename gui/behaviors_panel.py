@@ -1,0 +1,156 @@
+"""Behaviours: type a sentence to add one (its curve previews while you type); edit prompts,
+key and colour; select one to review its suggestions."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QColorDialog, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+                               QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+PREVIEW_DEBOUNCE_MS = 250
+
+
+def swatch(colour: str, size: int = 14) -> QIcon:
+    pm = QPixmap(size, size)
+    pm.fill(QColor(colour or "#888888"))
+    return QIcon(pm)
+
+
+class BehaviorsPanel(QWidget):
+    addRequested = Signal(str)
+    previewChanged = Signal(str)  # debounced typed text
+    selected = Signal(int)
+    editRequested = Signal(int)
+    deleteRequested = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.entry = QLineEdit(self)
+        self.entry.setPlaceholderText("Describe a behaviour, e.g. “mouse rearing against the wall” (Enter adds)")
+        self.entry.setClearButtonEnabled(True)
+        self.entry.textEdited.connect(self._typed)
+        self.entry.returnPressed.connect(self._add)
+        add = QPushButton("Add", self)
+        add.clicked.connect(self._add)
+        row = QHBoxLayout()
+        row.addWidget(self.entry, 1)
+        row.addWidget(add)
+        lay.addLayout(row)
+        self.list = QListWidget(self)
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.list.itemDoubleClicked.connect(lambda it: self.editRequested.emit(it.data(Qt.ItemDataRole.UserRole)))
+        lay.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
+        self.edit_button = QPushButton("Edit…", self)
+        self.edit_button.clicked.connect(lambda: self._emit_current(self.editRequested))
+        self.delete_button = QPushButton("Delete", self)
+        self.delete_button.clicked.connect(lambda: self._emit_current(self.deleteRequested))
+        buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.delete_button)
+        buttons.addStretch(1)
+        lay.addLayout(buttons)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(PREVIEW_DEBOUNCE_MS)
+        self._debounce.timeout.connect(lambda: self.previewChanged.emit(self.entry.text()))
+        self._updating = False
+
+    def _typed(self, _text: str) -> None:
+        self._debounce.start()
+
+    def _add(self) -> None:
+        text = " ".join(self.entry.text().split())
+        if text:
+            self._debounce.stop()
+            self.addRequested.emit(text)
+
+    def clear_entry(self) -> None:
+        self.entry.clear()
+        self._debounce.stop()
+
+    def _emit_current(self, signal) -> None:
+        it = self.list.currentItem()
+        if it is not None:
+            signal.emit(it.data(Qt.ItemDataRole.UserRole))
+
+    def _current_changed(self, cur, _prev) -> None:
+        if cur is not None and not self._updating:
+            self.selected.emit(cur.data(Qt.ItemDataRole.UserRole))
+
+    def set_behaviors(self, behaviors: list[dict], counts: dict | None = None, current: int | None = None) -> None:
+        """``counts``: {behaviour id: (accepted, rejected, manual)}."""
+        self._updating = True
+        try:
+            self.list.clear()
+            for b in behaviors:
+                acc, rej, man = (counts or {}).get(b["id"], (0, 0, 0))
+                key = f"  [{b['key']}]" if b.get("key") else ""
+                text = f"{b['name']}{key}\n    ✓ {acc}   ✗ {rej}   ✎ {man}"
+                it = QListWidgetItem(swatch(b.get("colour")), text)
+                it.setData(Qt.ItemDataRole.UserRole, b["id"])
+                prompts = b.get("prompts") or [b["name"]]
+                it.setToolTip("Prompts:\n" + "\n".join(f"• {p}" for p in prompts))
+                self.list.addItem(it)
+                if b["id"] == current:
+                    self.list.setCurrentItem(it)
+        finally:
+            self._updating = False
+        has = bool(behaviors)
+        self.edit_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+
+
+class BehaviorEditor(QDialog):
+    """Name, prompts (one per line; the score is their mean), key and colour."""
+
+    def __init__(self, behavior: dict, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Edit behaviour — {behavior['name']}")
+        self.resize(460, 300)
+        form = QFormLayout(self)
+        self.name = QLineEdit(behavior["name"])
+        self.prompts = QPlainTextEdit("\n".join(behavior.get("prompts") or [behavior["name"]]))
+        self.prompts.setToolTip("One sentence per line; the behaviour's score is the mean over them")
+        self.key = QLineEdit(behavior.get("key") or "")
+        self.key.setMaxLength(1)
+        self.key.setToolTip("One key for manual coding (BORIS-style); leave empty for none")
+        self.colour = behavior.get("colour") or "#888888"
+        self.colour_button = QPushButton(self.colour)
+        self.colour_button.setIcon(swatch(self.colour))
+        self.colour_button.clicked.connect(self._pick_colour)
+        form.addRow("Name", self.name)
+        form.addRow("Prompts", self.prompts)
+        form.addRow("Key", self.key)
+        form.addRow("Colour", self.colour_button)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        form.addRow(box)
+        self._original = behavior
+
+    def _pick_colour(self) -> None:
+        c = QColorDialog.getColor(QColor(self.colour), self, "Behaviour colour")
+        if c.isValid():
+            self.colour = c.name()
+            self.colour_button.setText(self.colour)
+            self.colour_button.setIcon(swatch(self.colour))
+
+    def changes(self) -> dict:
+        """Only the fields that changed."""
+        b = self._original
+        out = {}
+        name = " ".join(self.name.text().split())
+        if name and name != b["name"]:
+            out["name"] = name
+        prompts = [" ".join(p.split()) for p in self.prompts.toPlainText().splitlines() if p.strip()]
+        if prompts and prompts != (b.get("prompts") or []):
+            out["prompts"] = prompts
+        key = self.key.text().strip()
+        if key != (b.get("key") or ""):
+            out["key"] = key
+        if self.colour != (b.get("colour") or "#888888"):
+            out["colour"] = self.colour
+        return out

@@ -1,0 +1,273 @@
+"""Every user action as a command object: ``ask`` gathers what it needs through dialogs (may be
+skipped when the fields are already set), ``do`` changes the session without any GUI.
+
+    AddVideos(paths=[...]).do(session)          # a script or a test
+    AddVideos().execute(session, dialogs)       # the menu: asks for files, then does it
+
+``dialogs`` is any object with the methods of ``Dialogs`` in ``dialogs.py`` (file pickers,
+confirmations); tests pass a scripted stand-in. Qt-free.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ethoscout.core.data.export import FORMATS
+
+from .session import Session
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".h264",
+                  ".mts", ".flv", ".ogv")
+
+EXPORT_CHOICES = {
+    "labels": ("Labels table (CSV)", "labels.csv"),
+    "boris-aggregated": ("BORIS aggregated events (TSV)", "boris_aggregated.tsv"),
+    "boris-tabular": ("BORIS tabular events (TSV)", "boris_tabular.tsv"),
+    "binary": ("Binary table per frame (CSV, one file per video)", "binary.csv"),
+    "clips": ("Clips of labelled bouts + manifest (folder)", "clips"),
+}
+assert set(EXPORT_CHOICES) <= set(FORMATS)
+
+
+class Command:
+    """Base: ``execute`` = ``ask`` then ``do``; ``ask`` returning False cancels."""
+
+    name = "command"
+
+    def ask(self, session: Session, dialogs) -> bool:
+        return True
+
+    def do(self, session: Session):
+        raise NotImplementedError
+
+    def execute(self, session: Session, dialogs=None):
+        if dialogs is not None and not self.ask(session, dialogs):
+            return None
+        return self.do(session)
+
+
+@dataclass
+class NewProject(Command):
+    folder: str | None = None
+    name = "New project"
+
+    def ask(self, session, dialogs):
+        if self.folder is None:
+            self.folder = dialogs.choose_folder("New project folder", create=True)
+        return bool(self.folder)
+
+    def do(self, session):
+        return session.new_project(self.folder)
+
+
+@dataclass
+class OpenProject(Command):
+    folder: str | None = None
+    name = "Open project"
+
+    def ask(self, session, dialogs):
+        if self.folder is None:
+            self.folder = dialogs.choose_folder("Open project folder")
+        return bool(self.folder)
+
+    def do(self, session):
+        return session.open_project(self.folder)
+
+
+def is_video_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass
+class AddVideos(Command):
+    paths: list[str] = field(default_factory=list)
+    index: bool = True
+    name = "Add videos"
+
+    def ask(self, session, dialogs):
+        if not self.paths:
+            self.paths = dialogs.choose_files("Add videos", "Videos (" + " ".join(
+                "*" + s for s in VIDEO_SUFFIXES) + ");;All files (*)")
+        return bool(self.paths)
+
+    def do(self, session):
+        return session.add_videos(self.paths, index=self.index)
+
+
+@dataclass
+class IndexVideos(Command):
+    video_ids: list[int] | None = None
+    name = "Index videos"
+
+    def do(self, session):
+        return session.index(self.video_ids)
+
+
+@dataclass
+class CancelWork(Command):
+    name = "Cancel running work"
+
+    def do(self, session):
+        session.cancel_all()
+
+
+@dataclass
+class AddBehavior(Command):
+    text: str = ""
+    prompts: list[str] | None = None
+    key: str | None = None
+    colour: str | None = None
+    name = "Add behaviour"
+
+    def do(self, session):
+        return session.add_behavior(self.text, prompts=self.prompts, key=self.key, colour=self.colour)
+
+
+@dataclass
+class EditBehavior(Command):
+    behavior_id: int = 0
+    fields: dict = field(default_factory=dict)
+    name = "Edit behaviour"
+
+    def ask(self, session, dialogs):
+        if not self.fields:
+            self.fields = dialogs.edit_behavior(session.behavior(self.behavior_id)) or {}
+        return bool(self.fields)
+
+    def do(self, session):
+        return session.update_behavior(self.behavior_id, **self.fields)
+
+
+@dataclass
+class DeleteBehavior(Command):
+    behavior_id: int = 0
+    name = "Delete behaviour"
+
+    def ask(self, session, dialogs):
+        b = session.behavior(self.behavior_id)
+        n = len(session.project.labels(behavior=self.behavior_id))
+        return dialogs.confirm("Delete behaviour", f"Delete “{b['name']}” and its {n} label(s)? "
+                                                   "You can undo this with Ctrl+Z.")
+
+    def do(self, session):
+        return session.delete_behavior(self.behavior_id)
+
+
+@dataclass
+class MarkBout(Command):
+    video_id: int = 0
+    behavior_id: int = 0
+    start_s: float = 0.0
+    end_s: float = 0.0
+    name = "Mark bout"
+
+    def do(self, session):
+        return session.add_manual_label(self.video_id, self.behavior_id, self.start_s, self.end_s)
+
+
+@dataclass
+class EditLabel(Command):
+    label_id: int = 0
+    fields: dict = field(default_factory=dict)
+    name = "Edit label"
+
+    def do(self, session):
+        return session.update_label(self.label_id, **self.fields)
+
+
+@dataclass
+class DeleteLabels(Command):
+    label_ids: list[int] = field(default_factory=list)
+    name = "Delete labels"
+
+    def do(self, session):
+        for lid in self.label_ids:
+            session.delete_label(lid)
+        return len(self.label_ids)
+
+
+@dataclass
+class Answer(Command):
+    """Accept / reject / skip the current suggestion."""
+
+    verdict: str = "accept"
+    name = "Answer suggestion"
+
+    def do(self, session):
+        return session.answer(self.verdict)
+
+
+@dataclass
+class Undo(Command):
+    name = "Undo"
+
+    def do(self, session):
+        what = session.undo()
+        session.message("info", f"undid: {what}" if what else "nothing to undo")
+        return what
+
+
+@dataclass
+class Redo(Command):
+    name = "Redo"
+
+    def do(self, session):
+        what = session.redo()
+        session.message("info", f"redid: {what}" if what else "nothing to redo")
+        return what
+
+
+@dataclass
+class Export(Command):
+    fmt: str = "labels"
+    out: str | None = None
+    name = "Export"
+
+    def ask(self, session, dialogs):
+        if self.out is None:
+            title, default = EXPORT_CHOICES[self.fmt]
+            start = str(session.project.folder / "exports" / default) if session.project else default
+            if self.fmt == "clips":
+                self.out = dialogs.choose_folder(f"Export {title}", create=True, start=start)
+            else:
+                self.out = dialogs.choose_save_file(f"Export {title}", start)
+        return bool(self.out)
+
+    def do(self, session):
+        return session.export(self.fmt, self.out)
+
+
+@dataclass
+class UseAdapter(Command):
+    version: int | None = None
+    name = "Use adapter"
+
+    def do(self, session):
+        return session.use_adapter(self.version)
+
+
+@dataclass
+class AddEthogram(Command):
+    """Add the behaviours of an ethogram JSON ({"behaviors": [{name, prompts, key}]}); names
+    already in the project are left as they are. Default: resources/default_ethogram.json."""
+
+    path: str | None = None
+    name = "Add ethogram"
+
+    def do(self, session):
+        import json
+        from importlib import resources
+
+        if self.path is None:
+            text = resources.files("ethoscout.resources").joinpath("default_ethogram.json").read_text()
+        else:
+            text = Path(self.path).read_text()
+        have = {b["name"].lower() for b in session.behaviors}
+        keys = {b["key"] for b in session.behaviors if b.get("key")}
+        added = []
+        for b in json.loads(text).get("behaviors", []):
+            if b["name"].lower() in have:
+                continue
+            key = b.get("key") if b.get("key") not in keys else None
+            added.append(session.add_behavior(b["name"], prompts=b.get("prompts"), key=key))
+        return added

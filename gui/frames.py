@@ -1,0 +1,124 @@
+"""Frames for display: exact by presentation timestamp (FrameReader), fast to step backwards.
+
+Stepping back one frame in a long-GOP file means seeking to the keyframe before it and decoding
+a whole GOP forward. ``DisplayReader`` keeps the frames decoded on that way (scaled to display
+size, within a memory budget), so the next backward steps are cache hits, and ``prefetch_back``
+fills in the GOP before the cached run while the user pauses. Qt-free.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import av
+import numpy as np
+
+from ethoscout.core.video.probe import VideoError, VideoInfo
+from ethoscout.core.video.reader import FORWARD_LIMIT, FrameReader
+
+MAX_SIDE = 1280  # display frames are scaled to fit this (the view rarely shows more)
+CACHE_BYTES = 384 << 20
+BACK_RUN = 120  # frames kept from a backward decode run (the ones just before the target)
+
+
+class DisplayReader(FrameReader):
+    def __init__(self, info_or_path: VideoInfo | str, max_side: int = MAX_SIDE,
+                 cache_bytes: int = CACHE_BYTES):
+        super().__init__(info_or_path)
+        w, h = self.info.width, self.info.height
+        scale = min(1.0, max_side / max(w, h, 1))
+        self.size = (max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2))
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._bytes = 0
+        self.hits = self.misses = 0
+        self._run_target = -1  # the frame the current decode run was started for
+
+    # ---- cache -----------------------------------------------------------------------------
+
+    def _convert(self, frame) -> np.ndarray:
+        w, h = self.size
+        if (frame.width, frame.height) == (w, h):
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format="rgb24", width=w, height=h)
+
+    def _put(self, index: int, img: np.ndarray) -> None:
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return
+        self._cache[index] = img
+        self._bytes += img.nbytes
+        while self._bytes > self._cache_bytes and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._bytes -= old.nbytes
+
+    def _seek(self, index: int) -> None:
+        super()._seek(index)
+        self._run_target = index
+
+    def cached(self, index: int) -> bool:
+        return index in self._cache
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self._bytes = 0
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def read(self, index: int, keep_run: bool = False) -> np.ndarray:
+        """Frame ``index`` (display size, RGB). ``keep_run``: also cache the frames decoded on
+        the way (use when stepping backwards)."""
+        if not 0 <= index < self.info.frame_count:
+            raise VideoError(self.info.path, f"frame {index} is outside 0..{self.info.frame_count - 1}")
+        img = self._cache.get(index)
+        if img is not None:
+            self._cache.move_to_end(index)
+            self.hits += 1
+            return img
+        self.misses += 1
+        # Decode on from where the decoder is when that is near, or when a run it was already
+        # making (an interrupted prefetch) passes this frame; seek otherwise.
+        forward = self._frames is not None and self._pos < index and \
+            (index <= self._pos + FORWARD_LIMIT or index <= self._run_target)
+        if not forward:
+            self._seek(index)
+        keep_from = index - BACK_RUN if keep_run else index
+        img = self._decode_to(index, keep_from)
+        self._put(index, img)
+        return img
+
+    def _decode_to(self, index: int, keep_from: int, abort=None) -> np.ndarray | None:
+        """Decode on to ``index`` (caching frames from ``keep_from``); None when ``abort()``
+        said to stop early."""
+        try:
+            while True:
+                if abort is not None and abort():
+                    return None
+                i, frame = next(self._frames)
+                self._pos = i
+                if i >= index:
+                    return self._convert(frame)
+                if i >= keep_from and i not in self._cache:
+                    self._put(i, self._convert(frame))
+        except StopIteration:
+            self._frames = None
+            raise VideoError(self.info.path, f"frame {index} could not be decoded (file ends early)") from None
+        except av.error.FFmpegError as e:
+            self._frames = None
+            raise VideoError(self.info.path, f"corrupt data near frame {index} ({str(e).splitlines()[0]})") from None
+
+    def prefetch_back(self, index: int, window: int = 24, abort=None) -> bool:
+        """If fewer than ``window`` frames before ``index`` are cached, decode the run before
+        the first gap and cache it; ``abort()`` returning True stops it (a new request).
+        Returns True when it cached the whole run."""
+        first = index
+        while first - 1 >= 0 and (first - 1) in self._cache and index - first < window:
+            first -= 1
+        if index - first >= window or first == 0:
+            return False
+        target = first - 1
+        self._seek(target)
+        img = self._decode_to(target, target - BACK_RUN, abort)
+        if img is None:
+            return False
+        self._put(target, img)
+        return True

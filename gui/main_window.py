@@ -1,0 +1,580 @@
+"""The main window: composes the views, wires their signals to commands, and reflects the
+session's events back into the views. Views never change data themselves."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QApplication, QDockWidget, QMainWindow, QMessageBox, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from ethoscout.core.errors import EthoscoutError
+
+from . import commands as C
+from .actions import apply_shortcuts, build_actions, shortcuts_html
+from .behaviors_panel import BehaviorsPanel
+from .bridge import SessionSignals
+from .dialogs import Dialogs
+from .frame_server import FrameServer
+from .labels_table import LabelsTable
+from .player import Player
+from .prefs import save_prefs
+from .session import Session
+from .settings_dialog import SettingsDialog
+from .status_area import StatusArea
+from .suggestions_panel import SuggestionsPanel
+from .theme import app_icon, apply_theme
+from .timeline import Timeline
+from .training import TrainingMonitor, TrainingRunner
+from .video_list import VideoList
+from .video_view import TransportBar, VideoView
+
+log = logging.getLogger(__name__)
+EXPORTS = {"export_labels": "labels", "export_boris_aggregated": "boris-aggregated",
+           "export_boris_tabular": "boris-tabular", "export_binary": "binary", "export_clips": "clips"}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, settings=None, dialogs=None):
+        super().__init__()
+        self.session = session
+        self.settings = settings  # QSettings (or a stand-in) for preferences and window layout
+        self.dialogs = dialogs or Dialogs(self)
+        self.signals = SessionSignals(session, self)
+        self.setWindowTitle("ethoscout")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+        dark = session.prefs.theme == "dark"
+        self._loaded_video: int | None = None
+        self._shown_suggestion = None
+        self._reviewing = False
+        self._closing = False
+
+        # views
+        self.server = FrameServer(self)
+        self.player = Player(self.server, self)
+        self.video_view = VideoView()
+        self.transport = TransportBar()
+        self.timeline = Timeline(dark=dark)
+        self.videos_panel = VideoList()
+        self.behaviors_panel = BehaviorsPanel()
+        self.suggestions_panel = SuggestionsPanel()
+        self.labels_table = LabelsTable()
+        self.training = TrainingMonitor(dark=dark)
+        self.runner = TrainingRunner(self)
+        self.status = StatusArea()
+        self.statusBar().addWidget(self.status, 1)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(0)
+        tl.addWidget(self.video_view, 1)
+        tl.addWidget(self.transport)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.timeline)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(self.splitter)
+        self.docks = {}
+        self._dock("Videos", self.videos_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Behaviours", self.behaviors_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Suggestions", self.suggestions_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Labels", self.labels_table, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Labels"], self.docks["Training"])
+        self.docks["Labels"].raise_()
+        self.resizeDocks([self.docks["Videos"], self.docks["Suggestions"]], [300, 380], Qt.Orientation.Horizontal)
+
+        self.actions_ = build_actions(self, self._handlers(), session.prefs)
+        self._wire()
+        self._restore_layout()
+        self._refresh_recent()
+        self.refresh_all()
+
+    # ---- construction ----------------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(f"dock_{title}")
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, d)
+        self.docks[title] = d
+        return d
+
+    def _handlers(self) -> dict:
+        p = self.player
+        h = {
+            "new_project": lambda: self.run(C.NewProject()),
+            "open_project": lambda: self.run(C.OpenProject()),
+            "add_videos": lambda: self.run(C.AddVideos()),
+            "close_project": self.close_project,
+            "quit": self.close,
+            "undo": lambda: self.run(C.Undo()),
+            "redo": lambda: self.run(C.Redo()),
+            "delete_labels": lambda: self._delete_labels(self.labels_table.selected_ids()),
+            "settings": self.open_settings,
+            "play_pause": p.toggle,
+            "step_forward": lambda: p.step(1),
+            "step_back": lambda: p.step(-1),
+            "jump_forward_1s": lambda: p.jump(1.0),
+            "jump_back_1s": lambda: p.jump(-1.0),
+            "jump_forward_10s": lambda: p.jump(10.0),
+            "jump_back_10s": lambda: p.jump(-10.0),
+            "speed_up": p.faster,
+            "speed_down": p.slower,
+            "zoom_fit": self.timeline.zoom_fit,
+            "add_behavior": self._focus_behavior_entry,
+            "add_ethogram": lambda: self.run(C.AddEthogram()),
+            "accept": lambda: self.answer("accept"),
+            "reject": lambda: self.answer("reject"),
+            "skip": lambda: self.answer("skip"),
+            "next_suggestion": self._next_suggestion,
+            "index": lambda: self.run(C.IndexVideos()),
+            "cancel_jobs": self.cancel_work,
+            "train": lambda: self.start_training(self.training.epochs.value()),
+            "stop_training": self.runner.cancel,
+            "shortcuts_help": self.show_shortcuts,
+            "user_guide": self.show_guide,
+            "about": self.show_about,
+        }
+        for name, fmt in EXPORTS.items():
+            h[name] = lambda fmt=fmt: self.run(C.Export(fmt))
+        return h
+
+    def _wire(self) -> None:
+        s = self.signals
+        s.project.connect(self.refresh_all)
+        s.videos.connect(self._videos_changed)
+        s.videoStatus.connect(self._video_status)
+        s.behaviors.connect(self._behaviors_changed)
+        s.labels.connect(self._labels_changed)
+        s.curves.connect(self._curves_changed)
+        s.preview.connect(self._preview_changed)
+        s.suggestions.connect(self._suggestions_changed)
+        s.modelError.connect(self._model_error)
+        s.message.connect(self.status.show_message)
+        s.job.connect(lambda *_: self.status.show_jobs(self.session.jobs()))
+        s.adapter.connect(lambda v: self._adapters_changed())
+        s.currentVideo.connect(lambda vid: self.load_video(vid))
+
+        self.server.frameReady.connect(lambda i, img, ms: self.video_view.set_frame(i, img))
+        self.server.failed.connect(lambda msg: self.status.show_message("error", msg))
+        self.player.positionChanged.connect(self._position)
+        self.player.playingChanged.connect(self.transport.set_playing)
+        self.player.speedChanged.connect(self.transport.set_speed)
+        self.transport.playClicked.connect(self.player.toggle)
+        self.transport.stepClicked.connect(self.player.step)
+        self.transport.jumpClicked.connect(self.player.jump)
+        self.transport.speedChosen.connect(self.player.set_speed)
+
+        self.timeline.seekRequested.connect(self._seek_from_timeline)
+        self.timeline.boutMarked.connect(self._mark_bout)
+        self.videos_panel.selected.connect(self.session.select_video)
+        self.videos_panel.indexRequested.connect(lambda: self.run(C.IndexVideos()))
+        self.videos_panel.addRequested.connect(lambda: self.run(C.AddVideos()))
+        bp = self.behaviors_panel
+        bp.addRequested.connect(self._add_behavior)
+        bp.previewChanged.connect(self.session.set_preview)
+        bp.selected.connect(self.session.select_behavior)
+        bp.editRequested.connect(lambda bid: self.run(C.EditBehavior(bid)))
+        bp.deleteRequested.connect(lambda bid: self.run(C.DeleteBehavior(bid)))
+        sp = self.suggestions_panel
+        sp.answered.connect(self.answer)
+        sp.chosen.connect(self._choose_suggestion)
+        lt = self.labels_table
+        lt.edited.connect(self._edit_label)
+        lt.deleteRequested.connect(self._delete_labels)
+        lt.seekRequested.connect(self._seek_to_label)
+        lt.filterChanged.connect(lambda _: self._labels_changed())
+        self.status.cancelRequested.connect(self.cancel_work)
+        self.training.trainRequested.connect(self.start_training)
+        self.training.stopRequested.connect(self.runner.cancel)
+        self.training.useRequested.connect(lambda v: self.run(C.UseAdapter(v)))
+        self.runner.started.connect(self.training.run_started)
+        self.runner.event.connect(self.training.on_event)
+        self.runner.finished.connect(self._training_finished)
+
+    # ---- running commands ------------------------------------------------------------------
+
+    def run(self, command: C.Command, ask: bool = True):
+        """Execute a command; a known error becomes a message, never a crash."""
+        return self.try_run(command, ask)[1]
+
+    def try_run(self, command: C.Command, ask: bool = True) -> tuple[bool, object]:
+        """(succeeded, result) of a command."""
+        try:
+            return True, command.execute(self.session, self.dialogs if ask else None)
+        except EthoscoutError as e:
+            self.status.show_message("error", str(e))
+        except Exception as e:  # a bug: report it and keep the window alive
+            log.exception("%s failed", command.name)
+            self.status.show_message("error", f"{command.name} failed: {type(e).__name__}: {e}")
+        return False, None
+
+    # ---- reflecting the session ------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        s = self.session
+        title = f"ethoscout — {s.project.folder.name}" if s.project else "ethoscout"
+        self.setWindowTitle(title)
+        has = s.project is not None
+        for name in ("add_videos", "close_project", "index", "train", "undo", "redo", "add_ethogram", *EXPORTS):
+            if name in self.actions_:
+                self.actions_[name].setEnabled(has)
+        self.videos_panel.setEnabled(has)
+        self.behaviors_panel.setEnabled(has)
+        self._videos_changed()
+        self._behaviors_changed()
+        self._adapters_changed()
+        self._refresh_recent()
+        if not has:
+            self.video_view.clear("Open a project (Ctrl+O) or create one (Ctrl+N),\nthen drop video files here")
+
+    def _videos_changed(self) -> None:
+        s = self.session
+        self.videos_panel.set_videos(s.videos, s.video_status, s.current_video_id)
+        if s.current_video_id != self._loaded_video:
+            self.load_video(s.current_video_id)
+        elif s.current_video_id is None:
+            self.load_video(None)
+
+    def _video_status(self, vid) -> None:
+        if vid is None:
+            self.videos_panel.set_videos(self.session.videos, self.session.video_status, self.session.current_video_id)
+        else:
+            self.videos_panel.set_status(vid, self.session.video_status[vid])
+
+    def load_video(self, vid) -> None:
+        s = self.session
+        self._loaded_video = vid
+        self.player.set_loop(None)
+        if vid is None or s.project is None:
+            self.player.set_video(None)
+            self.timeline.set_video(None)
+            if s.project is not None:
+                self.video_view.clear("Drop video files here, or File → Add videos (Ctrl+I)")
+            return
+        v = s.video(vid)
+        info = s.project.video_timing(vid)
+        self.video_view.rotation = v.get("rotation") or 0
+        self.timeline.set_video(v["duration_s"])
+        if Path(v["path"]).exists():
+            self.player.set_video(info)
+        else:
+            self.player.set_video(None)
+            self.player.info = info  # timing still known: the timeline and labels keep working
+            self.video_view.clear(f"{v['path']}\nfile not found (moved, or the drive is not mounted)")
+        self._curves_changed()
+        self._preview_changed()
+        self._labels_changed()
+        if self.videos_panel.tree.currentItem() is None or \
+                self.videos_panel.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) != vid:
+            self.videos_panel.set_videos(s.videos, s.video_status, vid)
+        self._position(self.player.index, self.player.time_s)
+
+    def _behaviors_changed(self) -> None:
+        s = self.session
+        self.behaviors_panel.set_behaviors(s.behaviors, self._label_counts(), s.current_behavior_id)
+        self.timeline.set_behaviors(s.behaviors)
+        self._curves_changed()
+        self._labels_changed()
+        self._suggestions_changed()
+
+    def _label_counts(self) -> dict:
+        counts: dict[int, list[int]] = {}
+        for lab in self.session.labels():
+            c = counts.setdefault(lab["behavior_id"], [0, 0, 0])
+            c[("accept", "reject", "manual").index(lab["verdict"])] += 1
+        return {k: tuple(v) for k, v in counts.items()}
+
+    def _labels_changed(self) -> None:
+        s = self.session
+        if s.project is None:
+            self.labels_table.set_labels([])
+            self.timeline.set_labels([])
+            return
+        vid = self._loaded_video
+        self.timeline.set_labels(s.labels(vid) if vid is not None else [])
+        only = self.labels_table.only_current.isChecked()
+        self.labels_table.set_labels(s.labels(vid) if only and vid is not None else s.labels())
+        self.behaviors_panel.set_behaviors(s.behaviors, self._label_counts(), s.current_behavior_id)
+        self.actions_["undo"].setEnabled(s.project.can_undo())
+        self.actions_["redo"].setEnabled(s.project.can_redo())
+
+    def _curves_changed(self) -> None:
+        vid = self._loaded_video
+        self.timeline.set_curves(self.session.curves.get(vid, {}) if vid is not None else {})
+
+    def _preview_changed(self) -> None:
+        s = self.session
+        vid = self._loaded_video
+        self.timeline.set_preview(s.preview_text, s.preview.get(vid) if vid is not None else None)
+
+    def _suggestions_changed(self) -> None:
+        s = self.session
+        b = None
+        if s.current_behavior_id is not None:
+            try:
+                b = s.behavior(s.current_behavior_id)
+            except EthoscoutError:
+                b = None
+        names = {v["id"]: v["name"] for v in s.videos}
+        self.suggestions_panel.set_suggestions(b, s.suggestions, names, s.adapter_version)
+        cur = s.current_suggestion
+        self.timeline.set_suggestion(cur if cur is not None and cur.video_id == self._loaded_video else None)
+        if self._reviewing:
+            self._play_suggestion(cur)
+
+    def _play_suggestion(self, sug) -> None:
+        if sug is None:
+            self.player.set_loop(None)
+            self.player.pause()
+            self._shown_suggestion = None
+            return
+        if self._shown_suggestion is not None and sug.key() == self._shown_suggestion.key():
+            return
+        self._shown_suggestion = sug
+        if sug.video_id != self._loaded_video:
+            self.session.select_video(sug.video_id)
+            if self._loaded_video != sug.video_id:
+                self.load_video(sug.video_id)
+            self.timeline.set_suggestion(sug)
+        self.player.set_loop(sug.start_s, sug.end_s, play=True)
+
+    def _adapters_changed(self) -> None:
+        p = self.session.project
+        self.training.set_adapters(p.adapters() if p is not None else [])
+        self._suggestions_changed()
+
+    def _model_error(self, message: str) -> None:
+        self.status.show_message("error", message)
+        self.dialogs.model_error(message, self.open_settings)
+
+    def _position(self, index: int, t: float) -> None:
+        info = self.player.info
+        if info is None:
+            self.transport.set_position(0, 0.0, 0, 0.0)
+            return
+        self.transport.set_position(index, t, info.frame_count, info.duration_s, info.vfr)
+        self.timeline.set_playhead(t)
+
+    # ---- user actions ----------------------------------------------------------------------
+
+    def answer(self, verdict: str) -> None:
+        """A / R / S: the answer is committed before the next clip plays."""
+        self._reviewing = True
+        if self.session.current_suggestion is None:
+            self.status.show_message("info", "no suggestion to answer: select a behaviour with a score curve")
+            return
+        s = self.session.current_suggestion
+        ok, _ = self.try_run(C.Answer(verdict))
+        if ok and verdict != "skip":
+            name = self.session.behavior(s.behavior_id)["name"]
+            self.status.show_message("info", f"{verdict}ed {name} {s.start_s:.1f}–{s.end_s:.1f} s (Ctrl+Z undoes)")
+
+    def _next_suggestion(self) -> None:
+        self._reviewing = True
+        self.session.next_suggestion()
+
+    def _choose_suggestion(self, index: int) -> None:
+        self._reviewing = True
+        self._shown_suggestion = None
+        self.session.choose_suggestion(index)
+        self._play_suggestion(self.session.current_suggestion)
+
+    def _add_behavior(self, text: str) -> None:
+        if self.run(C.AddBehavior(text)) is not None:
+            self.behaviors_panel.clear_entry()
+
+    def _focus_behavior_entry(self) -> None:
+        self.docks["Behaviours"].raise_()
+        self.behaviors_panel.entry.setFocus()
+
+    def _mark_bout(self, bid: int, a: float, b: float) -> None:
+        vid = self._loaded_video
+        if vid is None:
+            return
+        info = self.player.info
+        if info is not None:
+            a, b = max(0.0, a), min(info.duration_s, b)
+        if b - a < 0.02:
+            return
+        if self.run(C.MarkBout(vid, bid, a, b)) is not None:
+            self.status.show_message("info", f"marked {self.session.behavior(bid)['name']} {a:.2f}–{b:.2f} s")
+
+    def _edit_label(self, label_id: int, field: str, value) -> None:
+        ok, _ = self.try_run(C.EditLabel(label_id, {field: value}))
+        if not ok:  # refused: show the stored value again
+            QTimer.singleShot(0, self._labels_changed)
+
+    def _delete_labels(self, ids: list) -> None:
+        if ids:
+            n = self.run(C.DeleteLabels(list(ids)))
+            if n:
+                self.status.show_message("info", f"deleted {n} label(s); Ctrl+Z brings them back")
+
+    def _seek_from_timeline(self, t: float) -> None:
+        self._reviewing = False
+        self.player.set_loop(None)
+        self.player.seek_time(t)
+
+    def _seek_to_label(self, vid: int, t: float) -> None:
+        self._reviewing = False
+        if vid != self._loaded_video:
+            self.session.select_video(vid)
+        self.player.set_loop(None)
+        self.player.seek_time(t)
+
+    def cancel_work(self) -> None:
+        self.session.cancel_all()
+        self.status.show_message("info", "stopping; finished work is kept and indexing resumes where it stopped")
+
+    def close_project(self) -> None:
+        self.player.set_video(None)
+        self.session.close_project()
+        self._loaded_video = None
+        self.refresh_all()
+
+    def start_training(self, epochs: int = 40) -> None:
+        s = self.session
+        if s.project is None:
+            return
+        if self.runner.running:
+            self.status.show_message("info", "a training run is already going")
+            return
+        if not s.project.labels():
+            self.status.show_message("error", "nothing to learn from yet: accept or reject some suggestions first")
+            return
+        try:
+            self.runner.start(str(s.project.folder), model=s.prefs.model, device=s.prefs.device, epochs=int(epochs))
+        except (EthoscoutError, ValueError, RuntimeError, ImportError) as e:
+            self.status.show_message("error", f"training could not start: {e}")
+            return
+        self.docks["Training"].raise_()
+        self.status.show_message("info", "training in the background; keep reviewing meanwhile")
+
+    def _training_finished(self, ev) -> None:
+        self.training.run_finished(ev)
+        if ev.event == "done":
+            version = ev.data.get("version")
+            self.status.show_message("info", f"adapter v{version} ready; rescoring with it")
+            if ev.data.get("active"):
+                self.session.use_adapter(version)
+            self._adapters_changed()
+        elif ev.event == "failed":
+            self.status.show_message("error", ev.describe())
+        else:
+            self.status.show_message("info", ev.describe())
+
+    def open_settings(self) -> None:
+        dlg = SettingsDialog(self.session.prefs, self)
+        if dlg.exec():
+            self.apply_prefs(dlg.prefs())
+
+    def apply_prefs(self, prefs) -> None:
+        old_theme = self.session.prefs.theme
+        self.session.apply_prefs(prefs)
+        apply_shortcuts(self.actions_, self.session.prefs)
+        if prefs.theme != old_theme and QApplication.instance() is not None:
+            apply_theme(QApplication.instance(), prefs.theme)
+        if self.settings is not None:
+            save_prefs(self.settings, self.session.prefs)
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", "", QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(shortcuts_html(self.session.prefs))
+        box.setModal(False)
+        box.show()
+
+    def show_guide(self) -> None:
+        guide = Path(__file__).resolve().parents[1] / "docs" / "gui.md"
+        if guide.exists():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(guide)))
+        else:
+            self.show_shortcuts()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About ethoscout",
+                          "<b>ethoscout</b><br>Find animal behaviours in hours of video: type a behaviour, see its "
+                          "X-CLIP score along the timeline, review the best clips with one key, and let a LoRA "
+                          "adapter learn from your answers.")
+
+    def _refresh_recent(self) -> None:
+        menu = getattr(self, "recent_menu", None)
+        if menu is None:
+            return
+        menu.clear()
+        for folder in self.session.prefs.recent_projects:
+            act = menu.addAction(folder)
+            act.triggered.connect(lambda _=False, f=folder: self.run(C.OpenProject(f)))
+        menu.setEnabled(bool(self.session.prefs.recent_projects))
+
+    # ---- drag and drop ---------------------------------------------------------------------
+
+    def _dropped_paths(self, event) -> list[str]:
+        md = event.mimeData()
+        return [u.toLocalFile() for u in md.urls() if u.isLocalFile()] if md.hasUrls() else []
+
+    def dragEnterEvent(self, event):  # noqa: N802
+        paths = self._dropped_paths(event)
+        if any(C.is_video_file(p) or (Path(p) / "project.sqlite").exists() for p in paths):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event):  # noqa: N802
+        paths = self._dropped_paths(event)
+        event.acceptProposedAction()
+        self.drop_paths(paths)
+
+    def drop_paths(self, paths: list[str]) -> None:
+        projects = [p for p in paths if (Path(p) / "project.sqlite").exists()]
+        if projects:
+            self.run(C.OpenProject(projects[0]))
+            return
+        videos = [p for p in paths if C.is_video_file(p)]
+        if not videos:
+            self.status.show_message("error", "nothing to add: drop video files (.mp4, .avi, .mov, …) "
+                                              "or a project folder")
+            return
+        if self.session.project is None:
+            self.status.show_message("error", "open or create a project first (File → New project), "
+                                              "then drop the videos again")
+            return
+        self.run(C.AddVideos(paths=videos))
+
+    # ---- layout and closing ----------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        if self.settings is None:
+            return
+        geo = self.settings.value("window/geometry", None)
+        state = self.settings.value("window/state", None)
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event):  # noqa: N802
+        """Stop everything cleanly: finished work is kept; indexing resumes next time."""
+        if self._closing:
+            event.accept()
+            return
+        self._closing = True
+        self.player.pause()
+        self.runner.stop_and_wait()
+        self.session.shutdown(timeout=10.0)
+        self.server.stop()
+        if self.settings is not None:
+            self.settings.setValue("window/geometry", self.saveGeometry())
+            self.settings.setValue("window/state", self.saveState())
+            save_prefs(self.settings, self.session.prefs)
+        event.accept()

@@ -1,0 +1,74 @@
+"""The status bar: what is running (count, rate, ETA) with a progress bar and a Cancel button,
+and the last message."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+
+def describe(progress) -> str:
+    if progress is None:
+        return ""
+    if progress.total <= 0:
+        return f"{progress.task} {progress.item}".strip()
+    rate = progress.rate
+    eta = progress.eta_s
+    parts = [f"{progress.done}/{progress.total}"]
+    if rate > 0:
+        parts.append(f"{rate:.1f}/s")
+    if eta is not None and progress.done < progress.total:
+        m, s = divmod(int(eta + 0.5), 60)
+        parts.append(f"ETA {m}:{s:02d}")
+    return f"{progress.task} {progress.item} — " + ", ".join(parts)
+
+
+class StatusArea(QWidget):
+    cancelRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 0, 4, 0)
+        self.message = QLabel("", self)
+        self.message.setObjectName("statusMessage")
+        lay.addWidget(self.message, 1)
+        self.work = QLabel("", self)
+        lay.addWidget(self.work)
+        self.bar = QProgressBar(self)
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(True)
+        lay.addWidget(self.bar)
+        self.cancel = QPushButton("Cancel", self)
+        self.cancel.setToolTip("Stop running work (Esc); finished parts are kept")
+        self.cancel.clicked.connect(self.cancelRequested.emit)
+        lay.addWidget(self.cancel)
+        self.show_jobs([])
+
+    def show_message(self, level: str, text: str) -> None:
+        prefix = {"error": "⚠ ", "warning": "⚠ "}.get(level, "")
+        self.message.setText(prefix + text)
+        self.message.setProperty("level", level)
+        self.message.setToolTip(text)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+
+    def show_jobs(self, tracked: list) -> None:
+        """``tracked``: Session.Tracked entries, running first."""
+        visible = [t for t in tracked if t.kind in ("index", "io")]
+        if not visible:
+            self.work.setText("")
+            self.bar.hide()
+            self.cancel.hide()
+            return
+        t = next((t for t in visible if t.job.status == "running"), visible[0])
+        more = f"  (+{len(visible) - 1} queued)" if len(visible) > 1 else ""
+        p = t.job.progress
+        self.work.setText((describe(p) if p is not None else t.label + " …") + more)
+        self.bar.show()
+        self.cancel.show()
+        if p is not None and p.total > 0:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * p.fraction))
+            self.bar.setFormat(f"{p.fraction:.0%}")
+        else:
+            self.bar.setRange(0, 0)  # busy

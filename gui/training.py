@@ -1,0 +1,255 @@
+"""Training from the window: a child process (QProcess) streaming JSON lines, and a monitor
+that plots the loss per epoch and the held-out metrics of every adapter (one per round).
+
+The spec, the child's command line and the event parser are core.learn's
+(``core/learn/process.py``); nothing here imports torch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget, QHeaderView, QAbstractItemView)
+
+STOP_GRACE_MS = 15000  # after SIGTERM, how long the child may take to save nothing and exit
+
+
+class TrainingRunner(QObject):
+    """Runs one training child at a time. ``event(TrainEvent)`` for every line it reports,
+    ``finished(TrainEvent)`` once with the final one (done, cancelled or failed)."""
+
+    event = Signal(object)
+    finished = Signal(object)
+    started = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.proc: QProcess | None = None
+        self._buffer = b""
+        self._stderr = b""
+        self._final = None
+        self._cancel_requested = False
+        self._spec_path: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, project_folder: str, model: str | None = None, device: str = "auto", **options) -> None:
+        from ethoscout.core.learn.process import build_train_spec, train_command, write_spec
+
+        if self.running:
+            raise RuntimeError("a training run is already going")
+        spec = build_train_spec(project_folder, model=model, device=device, activate=True, **options)
+        self._spec_path = write_spec(spec)
+        argv = train_command(self._spec_path)
+        self._buffer, self._stderr, self._final = b"", b"", None
+        self._cancel_requested = False
+        self.proc = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        self.proc.setProcessEnvironment(env)
+        self.proc.readyReadStandardOutput.connect(self._read_stdout)
+        self.proc.readyReadStandardError.connect(self._read_stderr)
+        self.proc.finished.connect(self._done)
+        self.proc.errorOccurred.connect(self._error)
+        self.proc.start(argv[0], argv[1:])
+        self.started.emit()
+
+    def cancel(self) -> None:
+        """SIGTERM: the child stops at its next step and reports ``cancelled``; killed if it
+        doesn't exit in time."""
+        if self.running:
+            self._cancel_requested = True
+            self.proc.terminate()
+            QTimer.singleShot(STOP_GRACE_MS, self._kill_if_running)
+
+    def stop_and_wait(self, ms: int = 10000) -> None:
+        """For closing the window: stop the child and wait for it."""
+        if self.running:
+            self.proc.terminate()
+            if not self.proc.waitForFinished(ms):
+                self.proc.kill()
+                self.proc.waitForFinished(2000)
+
+    def _kill_if_running(self) -> None:
+        if self.running:
+            self.proc.kill()
+
+    def _read_stdout(self) -> None:
+        from ethoscout.core.learn.process import parse_event
+
+        self._buffer += bytes(self.proc.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            ev = parse_event(line)
+            if ev is None:
+                continue
+            if ev.final:
+                self._final = ev
+            self.event.emit(ev)
+
+    def _read_stderr(self) -> None:
+        self._stderr = (self._stderr + bytes(self.proc.readAllStandardError()))[-4000:]
+
+    def _error(self, err) -> None:
+        if err == QProcess.ProcessError.FailedToStart:
+            self._finish_with("failed", f"the training process could not start ({self.proc.errorString()})")
+
+    def _done(self, code: int, _status) -> None:
+        self._read_stdout()
+        if self._final is None and self._cancel_requested:
+            self._finish_with("cancelled", "stopped before training began; nothing changed")
+        elif self._final is None:
+            tail = self._stderr.decode("utf-8", "replace").strip().splitlines()
+            why = tail[-1] if tail else f"exit status {code}"
+            self._finish_with("failed", f"the training process ended without a result ({why})")
+        else:
+            self._emit_final(self._final)
+
+    def _finish_with(self, kind: str, message: str) -> None:
+        from ethoscout.core.learn.process import TrainEvent
+
+        self._emit_final(TrainEvent(kind, {"message": message}))
+
+    def _emit_final(self, ev) -> None:
+        if self._spec_path is not None:
+            self._spec_path.unlink(missing_ok=True)
+            self._spec_path = None
+        self.finished.emit(ev)
+
+
+def metric_summary(metrics: dict) -> dict[str, float]:
+    """Mean held-out metrics of an adapter: {"hits@5": ..., ...} (adapter side)."""
+    v = (metrics or {}).get("validation") or {}
+    mean = (v.get("adapter") or {}).get("mean") or {}
+    return {k: float(x) for k, x in mean.items() if isinstance(x, (int, float))}
+
+
+class TrainingMonitor(QWidget):
+    """Loss per epoch of the running (or last) run, held-out metrics per adapter version."""
+
+    trainRequested = Signal(int)  # epochs
+    stopRequested = Signal()
+    useRequested = Signal(object)  # adapter version or None (base model)
+
+    def __init__(self, parent=None, dark: bool = True):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.train_button = QPushButton("Train on answers", self)
+        self.train_button.setToolTip("Fit a LoRA adapter to every label so far (Ctrl+T); runs in the background")
+        self.train_button.clicked.connect(lambda: self.trainRequested.emit(self.epochs.value()))
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.clicked.connect(self.stopRequested.emit)
+        self.stop_button.setEnabled(False)
+        self.epochs = QSpinBox(self)
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(40)
+        self.epochs.setPrefix("epochs ")
+        top.addWidget(self.train_button)
+        top.addWidget(self.stop_button)
+        top.addWidget(self.epochs)
+        self.status = QLabel("No training yet: answer some suggestions, then train.", self)
+        self.status.setWordWrap(True)
+        top.addWidget(self.status, 1)
+        lay.addLayout(top)
+        plots = QHBoxLayout()
+        bg = "#1b1d21" if dark else "#fafafa"
+        self.loss_plot = pg.PlotWidget(background=bg, title="loss per epoch")
+        self.loss_plot.addLegend(offset=(-5, 5))
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#4fa3ff", width=2), symbol="o",
+                                               symbolSize=4, name="train")
+        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#ff9f43", width=2), symbol="o",
+                                             symbolSize=4, name="held-out")
+        self.metric_plot = pg.PlotWidget(background=bg, title="held-out metrics per round")
+        self.metric_plot.addLegend(offset=(-5, 5))
+        self.metric_plot.setLabel("bottom", "adapter version")
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.metric_plot)
+        lay.addLayout(plots, 1)
+        self.table = QTableWidget(0, 4, self)
+        self.table.setHorizontalHeaderLabels(["Adapter", "Created", "Held-out metrics", "Active"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setMaximumHeight(120)
+        lay.addWidget(self.table)
+        row = QHBoxLayout()
+        use = QPushButton("Use selected adapter", self)
+        use.clicked.connect(self._use_selected)
+        base = QPushButton("Use base model", self)
+        base.clicked.connect(lambda: self.useRequested.emit(None))
+        row.addWidget(use)
+        row.addWidget(base)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self._epochs: list[tuple[int, float, float | None]] = []
+        self._versions: list[int] = []
+        self._metric_items: list = []
+
+    # ---- a run -----------------------------------------------------------------------------
+
+    def run_started(self) -> None:
+        self._epochs.clear()
+        self._redraw_loss()
+        self.status.setText("starting the training process …")
+        self.train_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+
+    def on_event(self, ev) -> None:
+        d = ev.data
+        if ev.event == "epoch":
+            self._epochs.append((int(d.get("epoch", len(self._epochs) + 1)), float(d.get("loss", 0.0)),
+                                 None if d.get("val_loss") is None else float(d["val_loss"])))
+            self._redraw_loss()
+        if ev.event == "start":
+            self.status.setText(f"training on {d.get('windows', '?')} labelled windows of "
+                                f"{len(d.get('behaviors') or [])} behaviour(s) …")
+        elif ev.event in ("step", "epoch", "info", "done", "cancelled", "failed"):
+            self.status.setText(ev.describe())
+
+    def run_finished(self, ev) -> None:
+        self.train_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.status.setText(ev.describe())
+
+    def _redraw_loss(self) -> None:
+        ep = [e for e, _, _ in self._epochs]
+        self.train_curve.setData(ep, [loss for _, loss, _ in self._epochs])
+        val = [(e, v) for e, _, v in self._epochs if v is not None]
+        self.val_curve.setData([e for e, _ in val], [v for _, v in val])
+
+    # ---- adapters --------------------------------------------------------------------------
+
+    def set_adapters(self, adapters: list[dict]) -> None:
+        self._versions = [a["version"] for a in adapters]
+        self.table.setRowCount(len(adapters))
+        series: dict[str, list[tuple[int, float]]] = {}
+        for r, a in enumerate(adapters):
+            summary = metric_summary(a.get("metrics") or {})
+            for k, v in summary.items():
+                series.setdefault(k, []).append((a["version"], v))
+            text = ", ".join(f"{k} {v:.3f}" for k, v in list(summary.items())[:4]) or "—"
+            for c, v in enumerate((f"v{a['version']}", (a.get("created") or "")[:19].replace("T", " "), text,
+                                   "✓" if a.get("active") else "")):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+        for item in self._metric_items:
+            self.metric_plot.removeItem(item)
+        self._metric_items.clear()
+        colours = ("#4fa3ff", "#ff9f43", "#59c76b", "#e056fd", "#f6e58d")
+        for i, (name, pts) in enumerate(sorted(series.items())[:5]):
+            item = self.metric_plot.plot([p[0] for p in pts], [p[1] for p in pts], name=name, symbol="o",
+                                         symbolSize=5, pen=pg.mkPen(colours[i % len(colours)], width=2))
+            self._metric_items.append(item)
+
+    def _use_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        if rows and rows[0] < len(self._versions):
+            self.useRequested.emit(self._versions[rows[0]])
+

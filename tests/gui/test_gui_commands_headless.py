@@ -1,0 +1,39 @@
+"""Commands drive a Session without any window or Qt event loop (scripts do this)."""
+from __future__ import annotations
+
+import sqlite3
+
+from ethoscout.gui import commands as C
+from ethoscout.gui.prefs import Prefs
+from ethoscout.gui.session import CallQueue, Session
+
+from .conftest import SPEC
+
+
+def test_commands_without_a_window(indexed_project, tiny_model_dir, tmp_path):
+    post = CallQueue()
+    s = Session(prefs=Prefs(model=str(tiny_model_dir), device="cpu", span_s=SPEC["span_s"],
+                            stride_s=SPEC["stride_s"]), post=post)
+    seen = []
+    s.events.on("labels", lambda: seen.append("labels"))
+    try:
+        C.OpenProject(str(indexed_project)).do(s)
+        assert post.drain(lambda: all(st.state == "indexed" for st in s.video_status.values()))
+        b = C.AddBehavior("a bright square").do(s)
+        assert post.drain(lambda: s.current_suggestion is not None)
+        first = s.current_suggestion
+        C.Answer("accept").do(s)
+        C.Answer("reject").do(s)
+        con = sqlite3.connect(indexed_project / "project.sqlite")
+        got = con.execute("SELECT verdict, source, behavior_id, start_s FROM labels ORDER BY id").fetchall()
+        assert got[0] == ("accept", "suggestion", b["id"], first.start_s) and got[1][0] == "reject"
+        assert C.Undo().do(s).startswith("reject a bright square")
+        assert con.execute("SELECT COUNT(*) FROM labels").fetchone() == (1,)
+        assert C.Redo().do(s).startswith("reject")
+        con.close()
+        job = C.Export("boris-tabular", str(tmp_path / "events.tsv")).do(s)
+        assert post.drain(lambda: job.finished) and job.status == "done", job.error
+        assert "START" in (tmp_path / "events.tsv").read_text()
+        assert seen.count("labels") >= 4
+    finally:
+        assert s.shutdown(10)

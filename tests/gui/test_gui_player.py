@@ -1,0 +1,153 @@
+"""Playback: frame steps land on the exact frame (by presentation timestamp), jumps, speed,
+seeking from the timeline, and decoding that never blocks the window."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from ethoscout.core.video.reader import FrameReader
+from ethoscout.gui import commands as C
+from ethoscout.gui.frames import DisplayReader
+
+from .conftest import wait_indexed
+
+
+def qimage_array(img) -> np.ndarray:
+    img = img.convertToFormat(img.Format.Format_RGB888)
+    h, w = img.height(), img.width()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def shown(qtbot, w, index):
+    qtbot.waitUntil(lambda: w.video_view.index == index, timeout=5000)
+    return qimage_array(w.video_view.image)
+
+
+def test_gui_frame_steps_are_exact(qtbot, window, project_dir, video_factory):
+    w = window
+    clip = video_factory("steps.avi", frames=40, fps=12.5)
+    w.run(C.NewProject(str(project_dir)))
+    w.run(C.AddVideos([str(clip)], index=False))
+    qtbot.waitUntil(lambda: w.player.info is not None, timeout=10000)
+    reference = FrameReader(str(clip))
+    w.activateWindow()
+    for _ in range(5):
+        qtbot.keyClick(w, Qt.Key.Key_Right)
+    assert w.player.index == 5
+    np.testing.assert_array_equal(shown(qtbot, w, 5), reference.read(5))
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    assert w.player.index == 3
+    np.testing.assert_array_equal(shown(qtbot, w, 3), reference.read(3))
+    # the readout names the frame and its presentation time
+    text = w.transport.position.text()
+    assert "frame 3 / 39" in text and "00:00.240" in text
+    # Shift+→ jumps 1 s: the frame on screen at 0.24 + 1.0 s
+    qtbot.keyClick(w, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert w.player.index == reference.info.frame_at(1.24)
+    qtbot.keyClick(w, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)  # −10 s clamps at 0
+    assert w.player.index == 0
+    qtbot.keyClick(w, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)  # +10 s clamps at the end
+    assert w.player.index == 39
+    np.testing.assert_array_equal(shown(qtbot, w, 39), reference.read(39))
+    reference.close()
+
+
+def test_gui_playback_speed_and_timeline_seek(qtbot, open_window):
+    w = open_window
+    p = w.player
+    info = p.info
+    assert info is not None and info.frame_count == 90
+    # seek by clicking on the overview: the time maps to the frame on screen then
+    w.timeline.seekRequested.emit(2.5)
+    assert p.index == info.frame_at(2.5)
+    for _ in range(10):
+        p.faster()
+    assert p.speed == 8.0 and w.transport.speed.currentText() == "8×"
+    for _ in range(20):
+        p.slower()
+    assert p.speed == 0.1
+    p.set_speed(4.0)
+    p.seek_frame(0)
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert p.playing
+    qtbot.waitUntil(lambda: p.index > 30, timeout=5000)  # 4× over a 15 fps clip
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not p.playing
+    # the playhead follows
+    assert abs(w.timeline.rows and 0 or w.timeline.heat_playhead.value() - p.time_s) < 1e-9
+
+
+def test_gui_decoding_latest_request_wins(qtbot, open_window):
+    """Scrubbing fires many requests; the decoder serves the newest and skips the rest."""
+    w = open_window
+    served_before = w.server.served
+    for i in range(0, 90, 3):
+        w.player.seek_frame(i)
+    w.player.seek_frame(77)
+    qtbot.waitUntil(lambda: w.video_view.index == 77, timeout=5000)
+    assert w.server.served - served_before < 31  # stale requests were dropped
+
+
+def write_long_gop(path, frames=60, size=(96, 64), gop=250):
+    """H.264 with one keyframe for the whole clip: stepping back means decoding from frame 0."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=15, options={
+            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2"})
+        st.width, st.height, st.pix_fmt = size[0], size[1], "yuv420p"
+        st.codec_context.gop_size = gop
+        for i in range(frames):
+            img = np.full((size[1], size[0], 3), 40, np.uint8)
+            img[:, (i * 2) % size[0]] = 255
+            img[-4:, :] = (i * 4) % 256
+            for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    return path
+
+
+def test_display_reader_back_steps_hit_the_cache(tmp_path):
+    clip = write_long_gop(tmp_path / "gop.mp4")
+    r = DisplayReader(str(clip))
+    ref = FrameReader(str(clip))
+    r.read(50)
+    misses = r.misses
+    for i in range(49, 30, -1):
+        np.testing.assert_array_equal(r.read(i, keep_run=True), ref.read(i))
+    assert r.misses - misses == 1  # one decode run from the keyframe, then cache hits
+    r.clear_cache()
+    r.read(59, keep_run=True)
+    assert not r.cached(10)
+    assert r.prefetch_back(59, window=60)  # idle time fills in the frames before
+    hits = r.hits
+    np.testing.assert_array_equal(r.read(10, keep_run=True), ref.read(10))
+    assert r.hits == hits + 1
+    r.close()
+    ref.close()
+
+
+def test_gui_indexing_progress_shows_in_list_and_status(qtbot, window, project_dir, video_factory):
+    w = window
+    clip = video_factory("long.mp4", frames=300, fps=15.0)
+    w.run(C.NewProject(str(project_dir)))
+    w.run(C.AddVideos([str(clip)]))
+    states = set()
+
+    def seen():
+        if w.session.videos:
+            vid = w.session.videos[0]["id"]
+            states.add(w.videos_panel.state_text(vid))
+            if w.status.work.text():
+                states.add("status:" + w.status.work.text())
+        return w.session.videos and w.session.video_status[w.session.videos[0]["id"]].state == "indexed"
+
+    qtbot.waitUntil(lambda: bool(seen()), timeout=60000)  # polls the views while indexing runs
+    wait_indexed(qtbot, w)
+    assert any(s.startswith("indexing ") and s.endswith("%") for s in states), states
+    assert any(s.startswith("status:indexing long.mp4") and "/s" in s for s in states), states
+    assert w.videos_panel.state_text(w.session.videos[0]["id"]) == "indexed"

@@ -1,0 +1,70 @@
+"""Training from the window: a real child process, its progress plotted, the new adapter used
+for the curves and the suggestions."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from ethoscout.gui import commands as C
+
+from .conftest import wait_curves
+
+
+def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexed_project):
+    w = open_window
+    b = w.run(C.AddBehavior("a bright square"))
+    wait_curves(qtbot, w, b["id"])
+    qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    vid = w.session.current_video_id
+    before = w.session.curves[vid][b["id"]].scores.copy()
+    for verdict in ("accept", "reject", "accept", "reject"):
+        w.answer(verdict)
+    finished = []
+    w.runner.finished.connect(finished.append)
+    w.start_training(epochs=3)
+    assert w.runner.running and not w.training.train_button.isEnabled()
+    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    ev = finished[0]
+    assert ev.event == "done", ev.describe()
+    version = ev.data["version"]
+    # the monitor plotted a loss per epoch and lists the adapter with its held-out metrics
+    xs, ys = w.training.train_curve.getData()
+    assert list(xs) == [1, 2, 3] and np.all(np.isfinite(ys))
+    assert w.training.table.rowCount() == 1 and w.training.table.item(0, 0).text() == f"v{version}"
+    assert w.training.train_button.isEnabled()
+    # the session uses the new adapter: curves rescored, suggestions say so
+    assert w.session.adapter_version == version
+    qtbot.waitUntil(lambda: not np.allclose(w.session.curves[vid][b["id"]].scores, before), timeout=60000)
+    assert f"adapter v{version}" in w.suggestions_panel.title.text()
+    # answers from now on record the adapter version
+    qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    w.answer("accept")
+    con = sqlite3.connect(indexed_project / "project.sqlite")
+    last = con.execute("SELECT adapter_version FROM labels ORDER BY id DESC LIMIT 1").fetchone()
+    runs = con.execute("SELECT status, adapter_version FROM training_runs").fetchall()
+    con.close()
+    assert last == (version,) and runs == [("done", version)]
+    # rolling back to the base model is one click
+    w.training.useRequested.emit(None)
+    assert w.session.adapter_version is None
+
+
+def test_gui_training_needs_answers_and_can_be_stopped(qtbot, open_window):
+    w = open_window
+    w.start_training()
+    assert not w.runner.running and "nothing to learn from" in w.status.message.text()
+    b = w.run(C.AddBehavior("square"))
+    wait_curves(qtbot, w, b["id"])
+    qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    w.answer("accept")
+    w.answer("reject")
+    finished = []
+    w.runner.finished.connect(finished.append)
+    w.start_training(epochs=500)
+    qtbot.waitUntil(lambda: w.runner.running, timeout=5000)
+    w.runner.cancel()
+    qtbot.waitUntil(lambda: bool(finished), timeout=60000)
+    assert finished[0].event in ("cancelled", "done", "failed")
+    assert finished[0].event != "failed", finished[0].describe()
+    assert w.training.train_button.isEnabled()
