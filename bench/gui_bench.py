@@ -26,48 +26,10 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.synthetic import bench_folder, synthetic_1080p  # noqa: E402
+
 TOKENIZER = REPO.parent / "shared" / "models" / "clip-vit-base-patch32-tokenizer"
-
-
-def bench_folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / "ethoscout-bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def long_gop_1080p(seconds: int = 20, fps: int = 30, gop_s: int = 10) -> Path:
-    """Camera-like 1080p H.264: textured background, moving blobs, sensor noise, B-frames."""
-    import av
-    import cv2
-
-    path = bench_folder() / f"gop{gop_s}s_1080p{fps}_{seconds}s.mp4"
-    if path.exists():
-        return path
-    w, h = 1920, 1080
-    rng = np.random.default_rng(0)
-    background = cv2.resize(cv2.GaussianBlur(rng.integers(40, 200, (h // 8, w // 8, 3), dtype=np.uint8), (0, 0), 2),
-                            (w, h), interpolation=cv2.INTER_CUBIC)
-    noise = [rng.integers(-6, 7, (h, w, 3), dtype=np.int16) for _ in range(5)]
-    tmp = path.with_suffix(".tmp.mp4")
-    gop = gop_s * fps
-    with av.open(str(tmp), "w") as out:
-        st = out.add_stream("libx264", rate=fps, options={
-            "preset": "veryfast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2"})
-        st.width, st.height, st.pix_fmt = w, h, "yuv420p"
-        st.bit_rate = 8_000_000
-        for i in range(seconds * fps):
-            img = background.copy()
-            for k in range(4):
-                cx = int((0.2 + 0.2 * k + 0.15 * np.sin(i * 0.03 * (k + 1))) * w)
-                cy = int((0.5 + 0.3 * np.cos(i * 0.02 * (k + 1))) * h)
-                cv2.ellipse(img, (cx, cy), (90, 50), (i * 3) % 360, 0, 360, (35, 30, 25), -1)
-            img = np.clip(img.astype(np.int16) + noise[i % len(noise)], 0, 255).astype(np.uint8)
-            for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(pkt)
-        for pkt in st.encode():
-            out.mux(pkt)
-    tmp.replace(path)
-    return path
 
 
 def pct(xs, q) -> float:
@@ -142,7 +104,6 @@ def curve_latency(texts: list[str], windows: int = 3600) -> dict:
     from ethoscout.gui.session import Session
     from ethoscout.gui.timeline import PREVIEW_ID
 
-    sys.path.insert(0, str(REPO))
     from tests.conftest import write_video
 
     app = QApplication.instance() or QApplication([])
@@ -223,7 +184,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = {}
     t = time.perf_counter()
-    path = long_gop_1080p(args.seconds)
+    path = synthetic_1080p(args.seconds, gop_s=10)
     print(f"clip: {path} ({time.perf_counter() - t:.0f} s to prepare)")
     steps = frame_steps(path, args.steps)
     print(f"\nframe steps on {steps['file']} ({steps['size']}, {steps['frames']} frames, keyframe every 10 s):")

@@ -19,12 +19,14 @@ def bench_folder() -> Path:
 
 
 def synthetic_1080p(seconds: int = 60, fps: int = 30, size=(1920, 1080), bitrate: int = 8_000_000,
-                    folder: Path | None = None) -> Path:
+                    folder: Path | None = None, gop_s: int = 2) -> Path:
+    """``gop_s``: seconds between keyframes (cameras use 1-10 s; long GOPs make stepping back
+    expensive)."""
     import av
     import cv2
 
     w, h = size
-    path = (folder or bench_folder()) / f"synthetic_{h}p{fps}_{seconds}s_{bitrate // 1000}k.mp4"
+    path = (folder or bench_folder()) / f"synthetic_{h}p{fps}_{seconds}s_{bitrate // 1000}k_gop{gop_s}.mp4"
     if path.exists():
         return path
     rng = np.random.default_rng(0)
@@ -38,7 +40,7 @@ def synthetic_1080p(seconds: int = 60, fps: int = 30, size=(1920, 1080), bitrate
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.bit_rate = bitrate
-        stream.options = {"preset": "veryfast", "g": str(2 * fps), "bf": "2", "profile": "high"}
+        stream.options = {"preset": "veryfast", "g": str(gop_s * fps), "sc_threshold": "0", "bf": "2", "profile": "high"}
         for i in range(seconds * fps):
             img = background.copy()
             for x, y, phase, speed in blobs:

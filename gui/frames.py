@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import av
 import numpy as np
 
-from ethoscout.core.video.probe import VideoError, VideoInfo
-from ethoscout.core.video.reader import FORWARD_LIMIT, FrameReader
+from ethoscout.core.video.probe import VideoInfo
+from ethoscout.core.video.reader import FrameReader
 
 MAX_SIDE = 1280  # display frames are scaled to fit this (the view rarely shows more)
 CACHE_BYTES = 384 << 20
@@ -35,7 +34,7 @@ class DisplayReader(FrameReader):
 
     # ---- cache -----------------------------------------------------------------------------
 
-    def _convert(self, frame) -> np.ndarray:
+    def convert(self, frame) -> np.ndarray:
         w, h = self.size
         if (frame.width, frame.height) == (w, h):
             return frame.to_ndarray(format="rgb24")
@@ -51,8 +50,8 @@ class DisplayReader(FrameReader):
             _, old = self._cache.popitem(last=False)
             self._bytes -= old.nbytes
 
-    def _seek(self, index: int) -> None:
-        super()._seek(index)
+    def seek(self, index: int) -> None:
+        super().seek(index)
         self._run_target = index
 
     def cached(self, index: int) -> bool:
@@ -67,8 +66,7 @@ class DisplayReader(FrameReader):
     def read(self, index: int, keep_run: bool = False) -> np.ndarray:
         """Frame ``index`` (display size, RGB). ``keep_run``: also cache the frames decoded on
         the way (use when stepping backwards)."""
-        if not 0 <= index < self.info.frame_count:
-            raise VideoError(self.info.path, f"frame {index} is outside 0..{self.info.frame_count - 1}")
+        self.check_index(index)
         img = self._cache.get(index)
         if img is not None:
             self._cache.move_to_end(index)
@@ -77,34 +75,23 @@ class DisplayReader(FrameReader):
         self.misses += 1
         # Decode on from where the decoder is when that is near, or when a run it was already
         # making (an interrupted prefetch) passes this frame; seek otherwise.
-        forward = self._frames is not None and self._pos < index and \
-            (index <= self._pos + FORWARD_LIMIT or index <= self._run_target)
-        if not forward:
-            self._seek(index)
+        if not (self.can_decode_forward_to(index) or
+                self.can_decode_forward_to(index, limit=self._run_target - self.position)):
+            self.seek(index)
         keep_from = index - BACK_RUN if keep_run else index
         img = self._decode_to(index, keep_from)
         self._put(index, img)
         return img
 
     def _decode_to(self, index: int, keep_from: int, abort=None) -> np.ndarray | None:
-        """Decode on to ``index`` (caching frames from ``keep_from``); None when ``abort()``
-        said to stop early."""
-        try:
-            while True:
-                if abort is not None and abort():
-                    return None
-                i, frame = next(self._frames)
-                self._pos = i
-                if i >= index:
-                    return self._convert(frame)
-                if i >= keep_from and i not in self._cache:
-                    self._put(i, self._convert(frame))
-        except StopIteration:
-            self._frames = None
-            raise VideoError(self.info.path, f"frame {index} could not be decoded (file ends early)") from None
-        except av.error.FFmpegError as e:
-            self._frames = None
-            raise VideoError(self.info.path, f"corrupt data near frame {index} ({str(e).splitlines()[0]})") from None
+        """Decode on to ``index``, caching the frames passed from ``keep_from``; None when
+        ``abort()`` said to stop early."""
+        def keep(i, frame):
+            if i >= keep_from and i not in self._cache:
+                self._put(i, self.convert(frame))
+
+        frame = self.decode_to(index, on_passed=keep, abort=abort)
+        return None if frame is None else self.convert(frame)
 
     def prefetch_back(self, index: int, window: int = 24, abort=None) -> bool:
         """If fewer than ``window`` frames before ``index`` are cached, decode the run before
@@ -116,7 +103,7 @@ class DisplayReader(FrameReader):
         if index - first >= window or first == 0:
             return False
         target = first - 1
-        self._seek(target)
+        self.seek(target)
         img = self._decode_to(target, target - BACK_RUN, abort)
         if img is None:
             return False

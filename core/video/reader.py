@@ -41,17 +41,39 @@ class FrameReader:
         i = self.info.frame_at(t)
         return i, self.read(i)
 
-    def read(self, index: int) -> np.ndarray:
+    def check_index(self, index: int) -> None:
         if not 0 <= index < self.info.frame_count:
             raise VideoError(self.info.path, f"frame {index} is outside 0..{self.info.frame_count - 1}")
-        if not (self._frames is not None and self._pos < index <= self._pos + FORWARD_LIMIT):
-            self._seek(index)
+
+    def read(self, index: int) -> np.ndarray:
+        self.check_index(index)
+        if not self.can_decode_forward_to(index):
+            self.seek(index)
+        return self.convert(self.decode_to(index))
+
+    @property
+    def position(self) -> int:
+        """Index of the last frame decoded (-1 right after a seek or before any read)."""
+        return self._pos
+
+    def can_decode_forward_to(self, index: int, limit: int = FORWARD_LIMIT) -> bool:
+        """True when decoding on from the current position reaches ``index`` within ``limit``
+        frames (cheaper than a seek)."""
+        return self._frames is not None and self._pos < index <= self._pos + limit
+
+    def decode_to(self, index: int, on_passed=None, abort=None):
+        """Decode forward to frame ``index`` and return it (a PyAV frame). ``on_passed(i, frame)``
+        sees each frame decoded before it; ``abort()`` returning True stops early (None)."""
         try:
             while True:
+                if abort is not None and abort():
+                    return None
                 i, frame = next(self._frames)
                 self._pos = i
                 if i >= index:
-                    return frame.to_ndarray(format="rgb24")
+                    return frame
+                if on_passed is not None:
+                    on_passed(i, frame)
         except StopIteration:
             self._frames = None
             raise VideoError(self.info.path, f"frame {index} could not be decoded (file ends early)") from None
@@ -59,7 +81,12 @@ class FrameReader:
             self._frames = None
             raise VideoError(self.info.path, f"corrupt data near frame {index} ({str(e).splitlines()[0]})") from None
 
-    def _seek(self, index: int) -> None:
+    def convert(self, frame) -> np.ndarray:
+        """A decoded frame as HxWx3 RGB uint8 (subclasses may scale it)."""
+        return frame.to_ndarray(format="rgb24")
+
+    def seek(self, index: int) -> None:
+        """Position the decoder at the keyframe before ``index``."""
         target = int(round(self.info.time_of(index) / self._tb)) + self._start
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._frames = index_frames(self._container.decode(self._stream), self.info, self._start, self._tb)
