@@ -67,10 +67,17 @@ def run_score(args) -> int:
     import csv
 
     from .data.fileio import safe_cell, write_table
-    from .engine import check_queries, score_queries, score_table
+    from .data.project import Project
+    from .engine import as_loaded, check_queries, project_model, score_queries, score_table
+    from .learn.adapters import active_scorer
+    from .model.query import QueryScorer
 
     queries = check_queries(args.query)
-    results = score_queries(args.project, queries, model=args.model, spec=spec_from_args(args), device=args.device)
+    # Scores follow the project's active adapter, as suggestions do.
+    loaded = as_loaded(project_model(args.project, args.model), args.device)
+    is_project = (Path(args.project) / "project.sqlite").exists()
+    scorer = active_scorer(Project.open(args.project), loaded) if is_project else QueryScorer(loaded)
+    results = score_queries(args.project, queries, model=scorer, spec=spec_from_args(args))
     header, rows = score_table(results, queries)
     if args.out in (None, "-"):
         out = csv.writer(sys.stdout, lineterminator="\n")

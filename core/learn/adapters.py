@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..engine import feature_cache, index_videos, indexed_stores, resolve_spec
+from ..engine import feature_cache, index_videos, indexed_stores, project_spec, resolve_spec
 from ..errors import EthoscoutError
 from ..model.loading import LoadedModel, load_xclip
 from ..model.lora import AdapterError, load_adapter, read_adapter_meta, save_adapter
@@ -35,18 +35,12 @@ def project_model_name(project, override: str | None = None) -> str:
     return str(name)
 
 
-def project_window_spec(project) -> WindowSpec | None:
-    """The project's window spec (setting "window_spec", a dict), else the default."""
-    d = project.get_setting("window_spec")
-    return WindowSpec(**d) if isinstance(d, dict) else None
-
-
 def load_project_model(project, override: str | None = None, device: str = "auto") -> LoadedModel:
     return load_xclip(project_model_name(project, override), device=device)
 
 
 def project_stores(project, loaded: LoadedModel, spec: WindowSpec | None = None) -> list:
-    stores = indexed_stores(project.folder, loaded, spec or project_window_spec(project))
+    stores = indexed_stores(project.folder, loaded, project_spec(project, spec))
     adapter = loaded.extra.get("adapter") or {}
     if not stores and adapter.get("deep"):
         v = adapter.get("version")
@@ -91,7 +85,7 @@ def active_scorer(project, loaded: LoadedModel) -> QueryScorer:
 
 def needs_reindex(project, adapted: LoadedModel, spec: WindowSpec | None = None) -> bool:
     """True when the model's fingerprint has no cached video yet (a deep adapter)."""
-    spec = resolve_spec(spec or project_window_spec(project), adapted)
+    spec = resolve_spec(project_spec(project, spec), adapted)
     return not feature_cache(project.folder).stores(adapted.fingerprint, spec.key())
 
 
@@ -122,7 +116,7 @@ def reindex_videos(project, adapted: LoadedModel, on_progress=None) -> list:
     paths = [v["path"] for v in project.videos()]
     if not paths:
         raise LearnError(f"{project.folder}: the project lists no videos to index")
-    results = index_videos(project.folder, paths, model=adapted, spec=project_window_spec(project),
+    results = index_videos(project.folder, paths, model=adapted, spec=project_spec(project, None),
                            on_progress=on_progress)
     bad = [r for r in results if r.status == "error"]
     if bad:
