@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     except EthoscoutError as e:
         print(f"ethoscout: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a full disk, a read-only folder, a file over a size limit
+        where = e.filename or "a file"
+        print(f"ethoscout: error: {where}: {e.strerror or e}; nothing finished before was lost",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("ethoscout: interrupted; finished work is saved, run the command again to resume",
               file=sys.stderr)

@@ -108,6 +108,10 @@ class Project:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")  # a committed answer survives power loss
             migrate(conn, str(self.path))
+        except sqlite3.OperationalError as e:
+            # The file may be fine: the disk or folder refuses writes (full, read-only, quota).
+            raise ProjectError(self.path, f"cannot be opened for writing ({e}; is the disk full "
+                                          "or the folder read-only?)") from None
         except sqlite3.DatabaseError as e:
             raise ProjectError(self.path, f"is not a readable project database ({e})") from None
         with self._lock:

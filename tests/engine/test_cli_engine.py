@@ -81,3 +81,29 @@ def test_bad_inputs_fail_with_one_line_and_keep_caches(tiny_model_dir, video_fac
         errors = [line for line in r.stderr.splitlines() if line.startswith("ethoscout: error")]
         assert len(errors) == 1 and message in errors[0], r.stderr
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+
+
+def test_write_failure_is_one_line_and_keeps_earlier_work(tiny_model_dir, video_factory, tmp_path):
+    """A disk that refuses writes (here: a file-size limit, the same failure path as a full
+    disk) gives one clear line; the project database and the finished cache stay intact."""
+    import resource
+    import signal
+
+    first = video_factory("first.mp4", frames=45)
+    second = video_factory("second.mp4", frames=300, fps=15)
+    project = tmp_path / "proj"
+    assert run("index", "--project", project, "--model", tiny_model_dir, first).returncode == 0
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # failing writes return EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    r = subprocess.run([sys.executable, "-m", "ethoscout.core.cli", "index", "--project", str(project),
+                        "--model", str(tiny_model_dir), "--runtime", "torch", str(second)],
+                       capture_output=True, text=True, timeout=180, preexec_fn=limit_file_size)
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if line.startswith("ethoscout: error")]
+    assert len(errors) == 1 and ("File too large" in errors[0] or "disk full" in errors[0]), r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("score", "--project", project, "--query", "a square")
+    assert r.returncode == 0 and "first.mp4" in r.stdout
