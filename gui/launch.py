@@ -38,6 +38,19 @@ def is_cli(args: list[str]) -> bool:
     return first in cli_commands()
 
 
+def no_display_reason() -> str | None:
+    """Why the window can't open here (Linux without a display), else None; Qt itself would
+    abort the process instead of saying so."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+            "run it in a desktop session, or use the headless commands (ethoscout --help)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     # A frozen bundle has no Python to run ``-m``: its own executable runs the training child.
@@ -52,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
               "usage: ethoscout [PROJECT_DIR] | ethoscout COMMAND ... (ethoscout --help lists commands)",
               file=sys.stderr)
         return 2
+    reason = no_display_reason()
+    if reason:
+        print(f"ethoscout: error: {reason}", file=sys.stderr)
+        return 1
     try:
         from .app import run
     except ImportError as e:

@@ -1,10 +1,12 @@
 """Shortcuts remappable and remembered; the console script runs the CLI without Qt."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
@@ -91,3 +93,13 @@ def test_many_signal_emits_do_not_exhaust_singletons():
         t.tick.emit(i)
     assert len(seen) == 20000
     assert sys.getrefcount(True) >= before - 10
+
+
+def test_no_display_gives_one_line_instead_of_a_qt_abort(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-c", "import sys; from ethoscout.gui.launch import main; sys.exit(main([]))"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux")
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "no display" in r.stderr
