@@ -41,7 +41,9 @@ def test_gui_accept_reject_commit_before_next_clip(qtbot, open_window, indexed_p
     assert second is not None and second.key() != first.key()
     # the next suggestion plays at once: looped, playhead inside it
     assert w.player.loop == (second.start_s, second.end_s) and w.player.playing
-    assert second.start_s - 1e-6 <= w.player.time_s <= second.end_s
+    # (the frame on screen at the clip's start may begin up to one frame before it)
+    assert w.player.index == w.player.info.frame_at(second.start_s) or \
+        second.start_s <= w.player.time_s <= second.end_s
 
     # keyboard: R rejects, S skips (nothing stored)
     w.activateWindow()
