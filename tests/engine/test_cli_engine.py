@@ -48,6 +48,15 @@ def test_index_then_score_csv(tiny_model_dir, video_factory, tmp_path):
     assert all(-1 <= float(r["mouse rearing"]) <= 1 for r in rows)
 
 
+def test_python_functions_for_the_gui(tiny_model_dir, video_factory, tmp_path):
+    from ethoscout.core import Project, index_videos, score_queries
+
+    [r] = index_videos(tmp_path / "p", [video_factory("a.mp4", frames=45)], model=str(tiny_model_dir))
+    assert r.status == "indexed" and [v["name"] for v in Project.open(tmp_path / "p").videos()] == ["a.mp4"]
+    [scores] = score_queries(tmp_path / "p", ["a square"])
+    assert scores.scores.shape == (len(r.store), 1)
+
+
 @pytest.mark.skipif(not SHARED_VIDEOS.exists(), reason="../shared/data/videos not available")
 def test_real_videos(tiny_model_dir, tmp_path):
     videos = [SHARED_VIDEOS / "mouse_reach_grasp_dlc_8s.avi", SHARED_VIDEOS / "horse_led_walk_trot_amadeus_13s.mp4"]
