@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget, QHeaderView, QAbstractItemView)
 
@@ -159,13 +159,16 @@ class TrainingMonitor(QWidget):
         lay.addLayout(top)
         plots = QHBoxLayout()
         bg = "#1b1d21" if dark else "#fafafa"
-        self.loss_plot = pg.PlotWidget(background=bg, title="loss per epoch")
-        self.loss_plot.addLegend(offset=(-5, 5))
+        self.loss_plot = pg.PlotWidget(background=bg, title="loss and held-out mAP per epoch")
+        legend = self.loss_plot.addLegend(offset=(-5, 5), brush=pg.mkBrush(40, 42, 48, 220))
+        legend.setZValue(10)  # above the curves, so its text stays readable
         self.loss_plot.setLabel("bottom", "epoch")
         self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#4fa3ff", width=2), symbol="o",
                                                symbolSize=4, name="train")
         self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#ff9f43", width=2), symbol="o",
                                              symbolSize=4, name="held-out")
+        self.map_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#2ecc71", width=2, style=Qt.PenStyle.DashLine),
+                                             symbol="t", symbolSize=5, name="held-out mAP")
         self.metric_plot = pg.PlotWidget(background=bg, title="held-out metrics per round")
         self.metric_plot.addLegend(offset=(-5, 5))
         self.metric_plot.setLabel("bottom", "adapter version")
@@ -189,7 +192,7 @@ class TrainingMonitor(QWidget):
         row.addWidget(base)
         row.addStretch(1)
         lay.addLayout(row)
-        self._epochs: list[tuple[int, float, float | None]] = []
+        self._epochs: list[tuple[int, float, float | None, float | None]] = []
         self._versions: list[int] = []
         self._metric_items: list = []
 
@@ -205,8 +208,10 @@ class TrainingMonitor(QWidget):
     def on_event(self, ev) -> None:
         d = ev.data
         if ev.event == "epoch":
+            ap = (d.get("val_metrics") or {}).get("AP")
             self._epochs.append((int(d.get("epoch", len(self._epochs) + 1)), float(d.get("loss", 0.0)),
-                                 None if d.get("val_loss") is None else float(d["val_loss"])))
+                                 None if d.get("val_loss") is None else float(d["val_loss"]),
+                                 float(ap) if isinstance(ap, (int, float)) and ap == ap else None))
             self._redraw_loss()
         if ev.event == "start":
             self.status.setText(f"training on {d.get('windows', '?')} labelled windows of "
@@ -220,10 +225,11 @@ class TrainingMonitor(QWidget):
         self.status.setText(ev.describe())
 
     def _redraw_loss(self) -> None:
-        ep = [e for e, _, _ in self._epochs]
-        self.train_curve.setData(ep, [loss for _, loss, _ in self._epochs])
-        val = [(e, v) for e, _, v in self._epochs if v is not None]
-        self.val_curve.setData([e for e, _ in val], [v for _, v in val])
+        ep = [e[0] for e in self._epochs]
+        self.train_curve.setData(ep, [e[1] for e in self._epochs])
+        for curve, col in ((self.val_curve, 2), (self.map_curve, 3)):
+            pts = [(e[0], e[col]) for e in self._epochs if e[col] is not None]
+            curve.setData([p[0] for p in pts], [p[1] for p in pts])
 
     # ---- adapters --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ lines it writes on stdout (one object per line).
 Events, each with "event" and "time":
   start     run_id, windows, train_windows, val_windows, behaviors, total (steps planned)
   step      step, total, epoch, loss, eta_s      (every optimiser step but the last of an epoch)
-  epoch     step, total, epoch, loss, val_loss, eta_s
+  epoch     step, total, epoch, loss, val_loss, val_metrics ({"Hit@5": .., "AP": ..} means), eta_s
   done      version, folder, active, metrics
   cancelled message                (SIGTERM/SIGINT; the previous adapter stays active)
   failed    message                (one line; the previous adapter stays active)
@@ -79,6 +79,8 @@ class TrainEvent:
         if self.event in ("step", "epoch"):
             eta = f", ETA {d['eta_s']:.0f} s" if d.get("eta_s") is not None else ""
             val = f", val {d['val_loss']:.4f}" if d.get("val_loss") is not None else ""
+            ap = (d.get("val_metrics") or {}).get("AP")
+            val += f", held-out mAP {ap:.3f}" if isinstance(ap, (int, float)) and ap == ap else ""
             return f"epoch {d.get('epoch')} step {d.get('step')}/{d.get('total')}: loss {d.get('loss', 0):.4f}{val}{eta}"
         if self.event == "done":
             return f"adapter v{d.get('version')} saved to {d.get('folder')}" + (" and active" if d.get("active") else "")

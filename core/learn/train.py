@@ -241,12 +241,14 @@ def train_lora(loaded: LoadedModel, data: LabelledWindows, opts: TrainOptions,
     steps_per_epoch = max(1, math.ceil(len(train_rows) / opts.batch_size))
     total = steps_per_epoch * opts.epochs
 
-    def val_loss_of(model) -> float | None:
+    def validate(model) -> tuple[float | None, dict | None]:
+        """Held-out loss and mean ranking metrics (the monitor plots both per epoch)."""
         if not len(val_rows):
-            return None
+            return None, None
         s = evaluate(model, val_rows)
         vi = torch.as_tensor(val_rows, device=device)
-        return float(loss_fn(s, targets[vi], weights[vi], biases, scale, opts.bce_weight))
+        loss = float(loss_fn(s, targets[vi], weights[vi], biases, scale, opts.bce_weight))
+        return loss, rows_metrics(s.cpu().numpy(), data.targets[val_rows], names)["mean"]
 
     best_state, best_loss, best_epoch, bad = trainable_state(model), math.inf, 0, 0
     history, step, stopped, step_seconds = [], 0, "epochs", []
@@ -274,8 +276,8 @@ def train_lora(loaded: LoadedModel, data: LabelledWindows, opts: TrainOptions,
             if on_step is not None and i + opts.batch_size < len(order):
                 on_step(StepReport(step, total, epoch, losses[-1], elapsed_s=time.monotonic() - started))
         model.eval()
-        vloss = val_loss_of(model)
-        row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": vloss,
+        vloss, vmetrics = validate(model)
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": vloss, "val_metrics": vmetrics,
                "seconds": round(time.monotonic() - epoch_started, 3)}
         history.append(row)
         monitor = vloss if vloss is not None else row["loss"]
@@ -285,8 +287,8 @@ def train_lora(loaded: LoadedModel, data: LabelledWindows, opts: TrainOptions,
         else:
             bad += 1
         if on_step is not None:
-            on_step(StepReport(step, total, epoch, row["loss"], vloss, elapsed_s=time.monotonic() - started,
-                               epoch_end=True))
+            on_step(StepReport(step, total, epoch, row["loss"], vloss, vmetrics,
+                               elapsed_s=time.monotonic() - started, epoch_end=True))
         if vloss is not None and bad >= opts.patience:
             stopped = "early"
             break

@@ -89,7 +89,7 @@ def train_and_save(project, spec: dict, run_id: int, cancel: CancelToken):
     def on_step(r) -> None:
         kind = "epoch" if r.epoch_end else "step"
         emit(kind, run_id=run_id, step=r.step, total=r.total, epoch=r.epoch, loss=r.loss,
-             val_loss=r.val_loss, eta_s=r.eta_s)
+             val_loss=r.val_loss, val_metrics=r.val_metrics, eta_s=r.eta_s)
 
     emit("start", run_id=run_id, windows=len(data), behaviors=[b["name"] for b in data.behaviors],
          deep=opts.deep)

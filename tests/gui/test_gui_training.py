@@ -2,6 +2,7 @@
 for the curves and the suggestions."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -31,6 +32,12 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
     # the monitor plotted a loss per epoch and lists the adapter with its held-out metrics
     xs, ys = w.training.train_curve.getData()
     assert list(xs) == [1, 2, 3] and np.all(np.isfinite(ys))
+    # held-out mAP per epoch sits beside the held-out loss (absent when no held-out window is
+    # positive for any behaviour)
+    val_x, _ = w.training.val_curve.getData()
+    map_x, map_y = w.training.map_curve.getData()
+    assert len(map_x if map_x is not None else []) <= len(val_x if val_x is not None else [])
+    assert map_y is None or np.all((map_y >= 0) & (map_y <= 1))
     assert w.training.table.rowCount() == 1 and w.training.table.item(0, 0).text() == f"v{version}"
     assert w.training.train_button.isEnabled()
     # the session uses the new adapter: curves rescored, suggestions say so
@@ -68,3 +75,17 @@ def test_gui_training_needs_answers_and_can_be_stopped(qtbot, open_window):
     assert finished[0].event in ("cancelled", "done", "failed")
     assert finished[0].event != "failed", finished[0].describe()
     assert w.training.train_button.isEnabled()
+
+
+def test_gui_monitor_plots_held_out_map_per_epoch(qtbot, open_window):
+    from ethoscout.core.learn.process import parse_event
+
+    panel = open_window.training
+    panel.run_started()
+    for epoch, ap in [(1, 0.4), (2, float("nan")), (3, 0.7)]:
+        panel.on_event(parse_event(json.dumps({"event": "epoch", "epoch": epoch, "step": epoch, "total": 3,
+                                               "loss": 1.0 / epoch, "val_loss": 0.9,
+                                               "val_metrics": {"AP": ap, "Hit@5": 1.0}})))
+    xs, ys = panel.map_curve.getData()
+    assert list(xs) == [1, 3] and list(ys) == [0.4, 0.7]
+    assert "held-out mAP 0.700" in panel.status.text()

@@ -39,6 +39,9 @@ def test_train_process_registers_and_activates_an_adapter(synthetic_project, tin
     assert kinds[0] == "start" and kinds.count("epoch") == 3 and kinds[-1] == "done"
     steps = [e.step for e in events if e.event == "epoch"]
     assert steps == sorted(steps) and events[1].eta_s is not None
+    # every epoch reports held-out ranking metrics for the monitor
+    epoch_aps = [e.data["val_metrics"]["AP"] for e in events if e.event == "epoch"]
+    assert len(epoch_aps) == 3 and all(0.0 <= ap <= 1.0 for ap in epoch_aps)
     active = project.active_adapter()
     assert active["version"] == final.version == 1
     assert (project.folder / active["folder"] / "adapter_config.json").exists()
