@@ -6,7 +6,7 @@ these functions (through jobs.py for the GUI).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 
@@ -52,30 +52,34 @@ def open_or_create(project: str | Path | Project) -> Project:
     return Project.open(project) if (Path(project) / "project.sqlite").exists() else Project.create(project)
 
 
+def project_setting(project: str | Path | Project, key: str):
+    """A project setting, or None where the folder is not (yet) a project. A folder given as
+    a path is opened only for this read, so no connection is left behind."""
+    if isinstance(project, Project):
+        return project.get_setting(key)
+    if not (Path(project) / "project.sqlite").exists():
+        return None
+    with Project.open(project) as db:
+        return db.get_setting(key)
+
+
 def project_model(project: str | Path | Project, model: str | None) -> str:
     """The model asked for, else the one the project was indexed with, else the default."""
-    if model:
-        return str(model)
-    folder = project.folder if isinstance(project, Project) else Path(project)
-    if (folder / "project.sqlite").exists():
-        return open_or_create(project).get_setting("model") or DEFAULT_MODEL
-    return DEFAULT_MODEL
+    return str(model or project_setting(project, "model") or DEFAULT_MODEL)
 
 
 def project_spec(project: str | Path | Project, spec: WindowSpec | None) -> WindowSpec | None:
     """The window spec asked for, else the project's (None: the checkpoint's default)."""
     if spec is not None:
         return spec
-    folder = project.folder if isinstance(project, Project) else Path(project)
-    if (folder / "project.sqlite").exists():
-        saved = open_or_create(project).get_setting("window_spec")
-        return WindowSpec(**saved) if saved else None
-    return None
+    saved = project_setting(project, "window_spec")
+    return WindowSpec(**saved) if saved else None
 
 
 def resolve_spec(spec: WindowSpec | None, loaded: LoadedModel) -> WindowSpec:
-    """The default window spec takes T from the checkpoint."""
-    return spec if spec is not None else WindowSpec(frames=loaded.num_frames)
+    """No spec, or frames 0, takes T from the checkpoint."""
+    spec = spec if spec is not None else WindowSpec(frames=0)
+    return spec if spec.frames else replace(spec, frames=loaded.num_frames)
 
 
 def as_loaded(model: str | LoadedModel, device: str = "auto") -> LoadedModel:

@@ -14,17 +14,18 @@ def add_model_args(p, model_help: str = "hub id or local folder of an X-CLIP che
 
 
 def add_spec_args(p) -> None:
-    p.add_argument("--span", type=float, default=2.0, help="window length in seconds (default 2)")
-    p.add_argument("--stride", type=float, default=1.0, help="seconds between window starts (default 1)")
+    p.add_argument("--span", type=float, default=None, help="window length in seconds (default 2)")
+    p.add_argument("--stride", type=float, default=None, help="seconds between window starts (default 1)")
     p.add_argument("--frames", type=int, default=None, help="frames per window (default: the checkpoint's)")
-    p.add_argument("--scheme", choices=SCHEMES, default="sparse", help="frame sampling in a window")
+    p.add_argument("--scheme", choices=SCHEMES, default=None, help="frame sampling in a window (default sparse)")
 
 
 def spec_from_args(args) -> WindowSpec | None:
-    if args.frames is None and (args.span, args.stride, args.scheme) == (2.0, 1.0, "sparse"):
-        return None
-
-    return WindowSpec(args.span, args.stride, args.frames or 8, args.scheme)
+    """The window spec given on the command line; None (the project's, else the defaults)
+    when no option was given."""
+    given = {"span_s": args.span, "stride_s": args.stride, "frames": args.frames, "scheme": args.scheme}
+    given = {k: v for k, v in given.items() if v is not None}
+    return WindowSpec(**{"frames": 0, **given}) if given else None
 
 
 def tqdm_progress():

@@ -354,13 +354,11 @@ class CurveData:
 
 def window_spec(ctx: ModelContext, spec: dict | None):
     """A WindowSpec from settings; frames 0/None means the checkpoint's own."""
+    from .engine import resolve_spec
     from .video.windows import WindowSpec
 
-    loaded = ctx.model()
-    spec = dict(spec or {})
-    if not spec.get("frames"):
-        spec["frames"] = loaded.num_frames
-    return WindowSpec(**{k: spec[k] for k in ("span_s", "stride_s", "frames", "scheme") if k in spec})
+    fields = {k: v for k, v in (spec or {}).items() if k in ("span_s", "stride_s", "frames", "scheme")}
+    return resolve_spec(WindowSpec(**{**fields, "frames": fields.get("frames") or 0}), ctx.model())
 
 
 def index_video_job(ctx: ModelContext, project_folder: str, video_path: str, spec: dict | None = None,

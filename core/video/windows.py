@@ -18,14 +18,14 @@ SCHEMES = ("sparse", "dense", "semi-dense")
 class WindowSpec:
     span_s: float = 2.0
     stride_s: float = 1.0
-    frames: int = 8
+    frames: int = 8  # 0: the checkpoint's own frame count, filled in when a model is known
     scheme: str = "sparse"
 
     def __post_init__(self):
         if self.span_s <= 0 or self.stride_s <= 0:
             raise ValueError("window span and stride must be positive seconds")
-        if self.frames < 1:
-            raise ValueError("frames per window must be at least 1")
+        if self.frames < 0:
+            raise ValueError("frames per window must be at least 1 (or 0 for the checkpoint's)")
         if self.scheme not in SCHEMES:
             raise ValueError(f"unknown sampling scheme {self.scheme!r}; use one of {', '.join(SCHEMES)}")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -116,3 +117,17 @@ def test_write_failure_is_one_line_and_keeps_earlier_work(tiny_model_dir, video_
     assert "Traceback" not in r.stderr
     r = run("score", "--project", project, "--query", "a square")
     assert r.returncode == 0 and "first.mp4" in r.stdout
+
+
+def test_window_options_keep_the_checkpoints_frame_count(video_factory, tmp_path, capsys):
+    """`--span` alone changes the span; frames per window still come from the checkpoint."""
+    from ethoscout.core.model.random_init import build_random_xclip
+
+    model = build_random_xclip(tmp_path / "m4", "tiny", num_frames=4)
+    project = tmp_path / "proj"
+    r = run_here(capsys, "index", "--project", project, "--model", model, "--span", "1", "--stride", "0.5",
+                 "--runtime", "torch", video_factory("a.mp4", frames=45, fps=15))
+    assert r.returncode == 0, r.stderr
+    [meta] = [p for p in project.glob("features/*/*/meta.json")]
+    spec = json.loads(meta.read_text())["spec"]
+    assert spec == {"span_s": 1.0, "stride_s": 0.5, "frames": 4, "scheme": "sparse"}
