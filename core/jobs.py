@@ -460,20 +460,6 @@ def reset_scorer_job(ctx: ModelContext) -> None:
     ctx.scorer().reset()
 
 
-def run_in_thread(fn: Callable, *args, **kwargs) -> Job:
-    """Run ``fn(ctx, *args)`` on a one-off queue (for work that doesn't need the model, e.g.
-    exports in scripts). The queue shuts down after the job."""
-    q = JobQueue("ethoscout-oneoff")
-    user_done = kwargs.pop("on_done", None)
-
-    def done(job):
-        if user_done:
-            user_done(job)
-        threading.Thread(target=q.shutdown, daemon=True).start()
-
-    return q.submit(fn, *args, on_done=done, **kwargs)
-
-
 __all__ = ["Job", "JobContext", "JobQueue", "ModelConfig", "ModelContext", "ModelService",
            "CurveData", "index_video_job", "cache_status_job", "score_job", "warm_scorer_job",
            "reset_scorer_job",

@@ -5,7 +5,7 @@ Qt-free: ``load_prefs``/``save_prefs`` take any object with ``value(key, default
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 DEFAULT_MODEL = "microsoft/xclip-base-patch32"
 THEMES = ("dark", "light")
@@ -127,10 +127,6 @@ class DictStore:
 
     def setValue(self, key, value):  # noqa: N802 - QSettings' name
         self.data[key] = value
-
-
-def prefs_dict(p: Prefs) -> dict:
-    return asdict(p)
 
 
 PREF_FIELDS = tuple(f.name for f in fields(Prefs))

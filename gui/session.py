@@ -430,11 +430,6 @@ class Session:
         self._index_jobs[vid] = job
         return job
 
-    def cancel_indexing(self) -> None:
-        for job in list(self._index_jobs.values()):
-            job.cancel()
-        self.service.cancel_where(lambda j: j.name.startswith("indexing "))
-
     def cancel_all(self) -> None:
         self.service.cancel_all()
         self.io.cancel_all()

@@ -82,16 +82,6 @@ class LabelledWindows:
     def __len__(self) -> int:
         return len(self.window_index)
 
-    def subset(self, rows) -> "LabelledWindows":
-        rows = np.asarray(rows, dtype=np.int64)
-        return LabelledWindows(self.behaviors, self.store_index[rows], self.window_index[rows],
-                               self.targets[rows], self.weights[rows],
-                               [self.label_ids[i] for i in rows], self.stores)
-
-    def rows_of_labels(self, label_ids) -> np.ndarray:
-        wanted = set(label_ids)
-        return np.array([i for i, ids in enumerate(self.label_ids) if ids & wanted], dtype=np.int64)
-
     def rows_only_in(self, label_ids) -> np.ndarray:
         """Windows every covering label of which is in ``label_ids``."""
         wanted = set(label_ids)

@@ -6,9 +6,7 @@ antialiased PIL resize of transformers' processor closely at a fraction of the c
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,11 +52,6 @@ class Preprocessor:
             mean=tuple(config.get("image_mean", CLIP_MEAN)) if config.get("do_normalize", True) else (0.0,) * 3,
             std=tuple(config.get("image_std", CLIP_STD)) if config.get("do_normalize", True) else (1.0,) * 3,
         )
-
-    @classmethod
-    def from_folder(cls, folder: str | Path) -> "Preprocessor":
-        path = Path(folder) / "preprocessor_config.json"
-        return cls.from_config(json.loads(path.read_text())) if path.exists() else cls()
 
     def resize_size(self, width: int, height: int) -> tuple[int, int]:
         """(width, height) after the shortest-edge resize, rounded as transformers does."""

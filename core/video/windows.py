@@ -46,10 +46,6 @@ class Windows:
     def __len__(self) -> int:
         return len(self.starts)
 
-    def needed_frames(self) -> np.ndarray:
-        """Sorted unique frame indices any window uses: what a sequential decoder must keep."""
-        return np.unique(self.frames)
-
 
 def window_times(duration_s: float, spec: WindowSpec) -> tuple[np.ndarray, np.ndarray]:
     """Window starts at multiples of the stride; a video shorter than one span gives one window."""
