@@ -178,6 +178,11 @@ def check_queries(queries: list[str]) -> list[str]:
     return [q.strip() for q in queries]
 
 
+def check_project_folder(project: str | Path) -> None:
+    if not Path(project).is_dir():
+        raise QueryError(f"{project}: project folder not found")
+
+
 @dataclass
 class VideoScores:
     video: str
@@ -192,6 +197,7 @@ def score_queries(project: str | Path, queries: list[str], model: str | LoadedMo
     """Per-window cosine scores of each query, for every indexed video of the project
     (model None: the project's)."""
     queries = check_queries(queries)
+    check_project_folder(project)
     if isinstance(model, QueryScorer):
         scorer = model
     else:

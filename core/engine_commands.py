@@ -69,11 +69,12 @@ def run_score(args) -> int:
 
     from .data.fileio import safe_cell, write_table
     from .data.project import Project
-    from .engine import as_loaded, check_queries, project_model, score_queries, score_table
+    from .engine import as_loaded, check_project_folder, check_queries, project_model, score_queries, score_table
     from .learn.adapters import active_scorer
     from .model.query import QueryScorer
 
     queries = check_queries(args.query)
+    check_project_folder(args.project)  # before loading a model
     # Scores follow the project's active adapter, as suggestions do.
     loaded = as_loaded(project_model(args.project, args.model), args.device)
     is_project = (Path(args.project) / "project.sqlite").exists()

@@ -84,6 +84,7 @@ def test_bad_inputs_fail_with_one_line_and_keep_caches(tiny_model_dir, video_fac
         (["index", "--project", project, "--model", tmp_path / "nomodel", good], "model folder not found"),
         (["score", "--project", project, "--model", tiny_model_dir, "--query", "  "], "query is empty"),
         (["score", "--project", project, "--model", tiny_model_dir], "no query given"),
+        (["score", "--project", tmp_path / "nowhere", "--query", "x"], "nowhere: project folder not found"),
     ]
     for args, message in cases:
         r = run_here(capsys, *args)
