@@ -18,6 +18,27 @@ COMMAND_MODULES = (
 )
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        flag = action.nargs == 0  # store_true and friends: off unless given
+        if (action.option_strings and not action.required and not flag and "default" not in text
+                and action.default not in (None, [], argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
+def with_defaults_in_help(parser: argparse.ArgumentParser) -> None:
+    """Apply DefaultsHelpFormatter to a parser and all its sub-command parsers."""
+    parser.formatter_class = DefaultsHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                with_defaults_in_help(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
@@ -35,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # an area not built yet
         module.register(sub)
+    with_defaults_in_help(parser)
     return parser
 
 

@@ -110,8 +110,8 @@ def register(sub) -> None:
     p.set_defaults(func=run_index)
 
     p = sub.add_parser("score", help="score behaviour texts against every indexed window")
-    p.add_argument("--project", required=True)
-    p.add_argument("--query", action="append", default=[], help="a behaviour in words (repeatable)")
+    p.add_argument("--project", required=True, help="project folder with indexed videos")
+    p.add_argument("--query", action="append", default=[], help="a behaviour in words (repeatable; no default: give at least one)")
     p.add_argument("--out", default=None, help="CSV file (default: standard output)")
     add_model_args(p)
     add_spec_args(p)
@@ -119,8 +119,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("random-model", help="write a randomly initialised X-CLIP folder (for trying the "
                                             "program offline; its scores mean nothing)")
-    p.add_argument("out")
-    p.add_argument("--size", choices=["tiny", "base"], default="tiny")
-    p.add_argument("--frames", type=int, default=8)
-    p.add_argument("--tokenizer", default=None, help="folder with CLIP tokenizer files to copy in")
+    p.add_argument("out", help="folder to write (created if missing)")
+    p.add_argument("--size", choices=["tiny", "base"], default="tiny",
+                   help="tiny (fast tests) or base (the shape of xclip-base-patch32)")
+    p.add_argument("--frames", type=int, default=8, help="frames per window")
+    p.add_argument("--tokenizer", default=None,
+                   help="folder with CLIP tokenizer files to copy in (default: a minimal byte-level tokenizer)")
     p.set_defaults(func=run_random_model)

@@ -11,7 +11,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# Real videos, BORIS files and the CLIP tokenizer live outside the repository: ../shared by
+# default, anywhere else with ETHOSCOUT_SHARED=/path/to/shared.
+SHARED = Path(os.environ.get("ETHOSCOUT_SHARED") or REPO.parent / "shared").expanduser()
 SHARED_VIDEOS = SHARED / "data" / "videos"
 TOKENIZER_DIR = SHARED / "models" / "clip-vit-base-patch32-tokenizer"
 
@@ -19,7 +21,7 @@ TOKENIZER_DIR = SHARED / "models" / "clip-vit-base-patch32-tokenizer"
 def shared_video(name: str) -> Path:
     p = SHARED_VIDEOS / name
     if not p.exists():
-        pytest.skip(f"real video {name} not available (../shared/data/videos absent)")
+        pytest.skip(f"real video {name} not available ({SHARED_VIDEOS} absent; set ETHOSCOUT_SHARED)")
     return p
 
 

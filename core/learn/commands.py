@@ -178,18 +178,18 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, default=20, help="how many clips (default 20)")
     p.add_argument("--strategy", choices=STRATEGIES, default="mixed",
                    help="top scores, uncertain ones, diverse ones, or a mix (default)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed for the diverse and mixed strategies")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_suggest)
 
     p = sub.add_parser("train", help="train a new adapter version from all labels so far")
     _common(p)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="most epochs (default 40; stops early when held-out scores stop improving)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 3e-3)")
     p.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--max-seconds", type=float, default=None, help="stop after this long, keeping the best epoch")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 64)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this long, keeping the best epoch (default: no limit)")
     p.add_argument("--deep", action="store_true",
                    help="also adapt the vision tower (GPU advised; videos must be indexed again)")
     p.add_argument("--no-activate", action="store_true", help="register the adapter without selecting it")
@@ -201,7 +201,7 @@ def register(sub) -> None:
     p.add_argument("--cv", type=int, default=0, metavar="K",
                    help="instead: K-fold cross-validation of training (for projects with few labels)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per fold with --cv (default 20)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the folds")
     p.set_defaults(func=run_eval)
 
     p = sub.add_parser("similar", help="windows that look like a clip (query by example)")
@@ -209,8 +209,8 @@ def register(sub) -> None:
     p.add_argument("--video", required=True, help="video path or file name")
     p.add_argument("--start", type=float, required=True, help="clip start, seconds")
     p.add_argument("--end", type=float, required=True, help="clip end, seconds")
-    p.add_argument("--n", type=int, default=20)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--n", type=int, default=20, help="how many clips")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_similar)
 
     p = sub.add_parser("adapter", help="list adapter versions or select one (roll back)")

@@ -60,8 +60,8 @@ def resolve_folder(name_or_path: str | os.PathLike) -> Path:
         reason = type(e).__name__
         raise ModelError(
             f"{name_or_path}: weights are not on this machine and could not be downloaded ({reason}); "
-            f"download once while online (e.g. `huggingface-cli download {name_or_path}`) "
-            f"or copy the model folder here and pass --model /path/to/folder") from None
+            f"download once while online (`hf download {name_or_path}`), choose a local folder, "
+            f"or pass --model /path/to/folder") from None
 
 
 def folder_fingerprint(folder: Path) -> str:

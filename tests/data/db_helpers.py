@@ -11,7 +11,7 @@ import pytest
 
 from ethoscout.core.data.project import Project
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+from ..conftest import SHARED
 BORIS_DIR = SHARED / "data" / "boris"
 
 

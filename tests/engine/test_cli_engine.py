@@ -58,7 +58,7 @@ def test_python_functions_for_the_gui(tiny_model_dir, video_factory, tmp_path):
     assert scores.scores.shape == (len(r.store), 1)
 
 
-@pytest.mark.skipif(not SHARED_VIDEOS.exists(), reason="../shared/data/videos not available")
+@pytest.mark.skipif(not SHARED_VIDEOS.exists(), reason=f"{SHARED_VIDEOS} not available (set ETHOSCOUT_SHARED)")
 def test_real_videos(tiny_model_dir, tmp_path):
     videos = [SHARED_VIDEOS / "mouse_reach_grasp_dlc_8s.avi", SHARED_VIDEOS / "horse_led_walk_trot_amadeus_13s.mp4"]
     r = run("index", "--project", tmp_path, "--model", tiny_model_dir, *videos)

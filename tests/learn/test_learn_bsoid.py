@@ -16,7 +16,7 @@ CLIPS = SHARED / "data" / "bsoid_behavior_clips"
 def test_full_loop_on_bsoid_clips(tmp_path, tiny_model, tiny_model_dir, capsys):
     labels_csv = CLIPS / "labels_from_repo_README.csv"
     if not labels_csv.exists():
-        pytest.skip("bsoid_behavior_clips not available (../shared/data absent)")
+        pytest.skip(f"bsoid_behavior_clips not available ({CLIPS} absent; set ETHOSCOUT_SHARED)")
     from ethoscout.core.data.project import Project
     from ethoscout.core.engine import index_videos
 
