@@ -21,6 +21,8 @@ from .model.query import QueryScorer
 from .model.runtime import make_vision_backend
 from .pipeline import encode_batches, window_batches
 from .progress import CancelToken, Progress, ProgressFn
+from .video.decode import iter_windows
+from .video.motion import MOTION_ARRAY, MOTION_DIM, MotionExtractor
 from .video.preprocess import Preprocessor
 from .video.probe import VideoError, VideoInfo, probe_video
 from .video.windows import WindowSpec, make_windows
@@ -93,17 +95,23 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
     """Index one video; an unchanged video already in the cache costs only a probe.
 
     A decoder thread prepares the next batches while the model encodes the current one
-    (core/pipeline.py); every finished batch is on disk before progress reports it, so a
-    cancelled or killed run resumes from there.
+    (core/pipeline.py) and computes each window's motion descriptor from the same frames;
+    every finished batch is on disk before progress reports it, so a cancelled or killed run
+    resumes from there. A cached store without motion descriptors gets them (decoding again,
+    without the vision tower).
     """
     info = info or probe_video(path)
     key = CacheKey(loaded.fingerprint, info.fingerprint, spec.key(), cache_dtype)
     cache = feature_cache(project)
     store = cache.get(key)
-    if store is not None:
-        return IndexResult(info.path, "cached", store=store, info=info)
     windows = make_windows(info.pts_s, info.duration_s, spec)
     pre = Preprocessor.from_config(loaded.preprocessor_config)
+    if store is not None:
+        if store.array(MOTION_ARRAY) is None and len(windows) == len(store):
+            if not add_motion(store, info, windows, pre, on_progress, cancel):
+                return IndexResult(info.path, "cancelled", "motion descriptors not finished; resumes next time",
+                                   info=info)
+        return IndexResult(info.path, "cached", store=store, info=info)
     backend = backend or make_vision_backend(loaded)
     d = loaded.embed_dim
     n, t = len(windows), spec.frames
@@ -115,13 +123,14 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
         "starts": windows.starts.tolist(), "ends": windows.ends.tolist(),
         "frames": windows.frames.tolist(), "duration_s": info.duration_s, "vfr": info.vfr,
     }
-    writer = cache.writer(key, meta, {"frame_cls": (n, t, d), "img_features": (n, patches, d)})
+    writer = cache.writer(key, meta, {"frame_cls": (n, t, d), "img_features": (n, patches, d),
+                                      MOTION_ARRAY: (n, MOTION_DIM)})
     progress = Progress("indexing", total=n, done=writer.done, item=info.name, first_done=writer.done)
     if on_progress:
         on_progress(progress)
 
-    def write(first: int, frame_cls: np.ndarray, img: np.ndarray) -> None:
-        writer.write(first, frame_cls=frame_cls, img_features=img)
+    def write(first: int, frame_cls: np.ndarray, img: np.ndarray, **extras: np.ndarray) -> None:
+        writer.write(first, frame_cls=frame_cls, img_features=img, **extras)
         progress.done = writer.done
         if on_progress:
             on_progress(progress)
@@ -130,11 +139,29 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
         return cancel is not None and cancel.cancelled
 
     if writer.done < n:
-        with window_batches(info, windows, pre, batch_size, start_window=writer.done) as batches:
+        motion = {MOTION_ARRAY: MotionExtractor(info.pts_s)}
+        with window_batches(info, windows, pre, batch_size, start_window=writer.done, per_window=motion) as batches:
             if not encode_batches(batches, backend, write, cancelled):
                 return IndexResult(info.path, "cancelled",
                                    f"stopped at {writer.done}/{n} windows; resumes next time", info=info)
     return IndexResult(info.path, "indexed", store=writer.finish(), info=info)
+
+
+def add_motion(store: FeatureStore, info: VideoInfo, windows, pre: Preprocessor,
+               on_progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> bool:
+    """Motion descriptors for a store indexed before they existed; False when cancelled."""
+    extractor = MotionExtractor(info.pts_s)
+    out = np.zeros((len(windows), MOTION_DIM), np.float32)
+    progress = Progress("motion", total=len(windows), done=0, item=info.name)
+    for wi, frames in iter_windows(info, windows, pre.resize_crop):
+        if cancel is not None and cancel.cancelled:
+            return False
+        out[wi] = extractor(frames, windows.frames[wi])
+        progress.done = wi + 1
+        if on_progress and (wi % 16 == 15 or wi + 1 == len(windows)):
+            on_progress(progress)
+    store.add_array(MOTION_ARRAY, out)
+    return True
 
 
 def index_videos(project: str | Path, paths: list[str | Path], model: str | LoadedModel = DEFAULT_MODEL,

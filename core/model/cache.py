@@ -3,7 +3,9 @@
 Layout under a project's features/ folder:
     <model fp>/<video fp>_<spec key>/meta.json, frame_cls.npy (N,T,D), img_features.npy (N,P,D)
 Arrays are float16 .npy files (float32 on request: the half-precision rounding of patch
-features moves a cosine by up to ~1e-3), memory-mapped for reading. A store is built in a
+features moves a cosine by up to ~1e-3), memory-mapped for reading. Further per-window arrays (e.g. motion descriptors) are optional
+float32 .npy files beside them, written with the store or added later (``add_array``) without
+touching the others. A store is built in a
 ``.partial`` folder whose progress.json counts windows already flushed to disk; indexing
 that is killed resumes from there, and the folder is renamed into place when complete.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ARRAYS = ("frame_cls", "img_features")
+ARRAYS = ("frame_cls", "img_features")  # every store has these; other arrays are optional float32
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -58,6 +60,19 @@ class FeatureStore:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def array(self, name: str) -> np.ndarray | None:
+        """An optional per-window array (memory-mapped), or None when the store lacks it."""
+        path = self.folder / f"{name}.npy"
+        return np.load(path, mmap_mode="r") if path.exists() else None
+
+    def add_array(self, name: str, values: np.ndarray) -> None:
+        """Add (or replace) an optional array, atomically: readers see the old file or the new."""
+        if len(values) != len(self):
+            raise ValueError(f"{name}: {len(values)} rows for a store of {len(self)} windows")
+        tmp = self.folder / f".{name}.tmp.npy"
+        np.save(tmp, np.asarray(values, dtype=np.float32))
+        os.replace(tmp, self.folder / f"{name}.npy")
+
     @property
     def video_path(self) -> str:
         return self.meta["video_path"]
@@ -72,17 +87,19 @@ class StoreWriter:
         self.meta = meta
         progress = self.partial / "progress.json"
         same = progress.exists() and json.loads((self.partial / "meta.json").read_text()) == meta \
+            and all((self.partial / f"{name}.npy").exists() for name in shapes) \
             if (self.partial / "meta.json").exists() else False
         if not same:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial.mkdir(parents=True)
-            for name in ARRAYS:
-                np.lib.format.open_memmap(self.partial / f"{name}.npy", mode="w+", dtype=DTYPES[dtype],
+            for name in shapes:
+                np.lib.format.open_memmap(self.partial / f"{name}.npy", mode="w+",
+                                          dtype=DTYPES[dtype] if name in ARRAYS else np.float32,
                                           shape=shapes[name]).flush()
             _write_json(self.partial / "meta.json", meta)
             _write_json(progress, {"done": 0})
         self.done = json.loads(progress.read_text())["done"]
-        self._arrays = {name: np.load(self.partial / f"{name}.npy", mmap_mode="r+") for name in ARRAYS}
+        self._arrays = {name: np.load(self.partial / f"{name}.npy", mmap_mode="r+") for name in shapes}
 
     @property
     def total(self) -> int:
@@ -90,10 +107,8 @@ class StoreWriter:
 
     def write(self, start: int, **arrays: np.ndarray) -> None:
         """Write rows [start, start+len) and record them as done only once they are on disk."""
-        n = None
-        for name in ARRAYS:
-            a = arrays[name]
-            n = len(a)
+        n = len(arrays[ARRAYS[0]])
+        for name, a in arrays.items():
             self._arrays[name][start:start + n] = a
             self._arrays[name].flush()
         self.done = start + n
