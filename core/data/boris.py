@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from .errors import ImportFormatError
+from .modifiers import ModifierError, from_boris, sets_from_boris_conf, sets_seen_in
 from .records import (BehaviorDef, Bout, Parsed, Rejected, SubjectDef, clean, media_name,
                       parse_seconds, read_table, subject_or_none)
 
@@ -38,6 +39,9 @@ def parse_project(text: str, where: str) -> Parsed:
         raise ImportFormatError(where, "is not a BORIS project (no behaviors_conf ethogram)")
     out = Parsed("boris project")
     kinds: dict[str, str] = {}
+    sets: dict[str, list[dict]] = {}
+    # Our own .boris exports carry the text prompts and colours BORIS has no place for.
+    extra = pj.get("ethoscout") if isinstance(pj.get("ethoscout"), dict) else {}
     try:
         for entry in pj["behaviors_conf"].values():
             code = clean(entry["code"])
@@ -45,8 +49,14 @@ def parse_project(text: str, where: str) -> Parsed:
                 continue
             kinds[code] = _kind(entry.get("type"))
             desc = clean(entry.get("description")) or None
+            try:
+                sets[code] = sets_from_boris_conf(entry.get("modifiers"))
+            except (ModifierError, ValueError) as e:
+                raise ImportFormatError(where, f"behaviour {code!r} has unusable modifiers ({e})") from None
+            ours = (extra.get("behaviors") or {}).get(code) or {}
             out.behaviors.append(BehaviorDef(code, kinds[code], desc, clean(entry.get("key")) or None,
-                                             [desc] if desc else [code]))
+                                             ours.get("prompts") or ([desc] if desc else [code]),
+                                             sets[code], ours.get("colour")))
         for entry in (pj.get("subjects_conf") or {}).values():
             name = clean(entry["name"])
             if name:
@@ -58,11 +68,11 @@ def parse_project(text: str, where: str) -> Parsed:
     except (TypeError, KeyError, AttributeError) as e:
         raise ImportFormatError(where, f"has a malformed ethogram or subject list ({e})") from None
     for obs_id, obs in observations.items():
-        _project_observation(str(obs_id), obs, kinds, out)
+        _project_observation(str(obs_id), obs, kinds, sets, out)
     return out
 
 
-def _project_observation(obs_id: str, obs, kinds: dict, out: Parsed) -> None:
+def _project_observation(obs_id: str, obs, kinds: dict, sets: dict, out: Parsed) -> None:
     loc = f"observation {obs_id!r}"
     try:
         if str(obs.get("type", "MEDIA")).upper() != "MEDIA":
@@ -107,17 +117,20 @@ def _project_observation(obs_id: str, obs, kinds: dict, out: Parsed) -> None:
             subject = subject_or_none(ev[1] if isinstance(ev[1], str) else "")
             modifier = clean(ev[3]) if len(ev) > 3 and isinstance(ev[3], str) else ""
             comment = clean(ev[4]) if len(ev) > 4 and isinstance(ev[4], str) else ""
-            parsed.append((time, i, where, code, subject, modifier, comment))
-        except ValueError as e:
+            chosen = from_boris(sets[code], modifier) if sets[code] else {}
+            parsed.append((time, i, where, code, subject, modifier, comment, chosen))
+        except ValueError as e:  # ModifierError included
             out.rejected.append(Rejected(where, str(e)))
     parsed.sort(key=lambda e: (e[0], e[1]))
     open_states: dict[tuple, tuple] = {}
-    for time, _i, where, code, subject, modifier, comment in parsed:
-        note = "; ".join(x for x in (comment, f"modifiers: {modifier}" if modifier else "") if x) or None
+    annotator = pj_observer(obs) or None
+    for time, _i, where, code, subject, modifier, comment, chosen in parsed:
+        note = comment or None
         try:
             if kinds[code] == "point":
                 media, t = locate(time)
-                out.bouts.append(Bout(where, media, code, t, None, subject, note))
+                out.bouts.append(Bout(where, media, code, t, None, subject, note, modifiers=chosen,
+                                      annotator=annotator))
                 continue
             key = (code, subject, modifier)  # BORIS pairs state events this way
             if key not in open_states:
@@ -128,11 +141,18 @@ def _project_observation(obs_id: str, obs, kinds: dict, out: Parsed) -> None:
             media_stop, t1 = locate(time)
             if media_stop != media:
                 raise ValueError(f"bout spans two media files ({media}, {media_stop})")
-            out.bouts.append(Bout(start_where, media, code, t0, t1, subject, start_note))
+            out.bouts.append(Bout(start_where, media, code, t0, t1, subject, start_note,
+                                  modifiers=chosen, annotator=annotator))
         except ValueError as e:
             out.rejected.append(Rejected(where, str(e)))
     for (code, _s, _m), (_t, where, _n) in open_states.items():
         out.rejected.append(Rejected(where, f"state event {code!r} starts but never stops"))
+
+
+def pj_observer(obs) -> str:
+    """The coder of an observation, where the file names one (our exports do)."""
+    value = obs.get("observer") if isinstance(obs, dict) else None
+    return clean(value) if isinstance(value, str) else ""
 
 
 # ---- tabular and aggregated exports (CSV / TSV) ---------------------------------------------
@@ -175,7 +195,12 @@ def parse_table(text: str, where: str, delimiter: str | None = None) -> Parsed:
         _aggregated(body, out, behaviors)
     else:
         _tabular(body, meta, out, behaviors)
-    out.behaviors = [BehaviorDef(name, kind) for name, kind in behaviors.items()]
+    texts: dict[str, list[str]] = {}
+    for b in out.bouts:
+        if isinstance(b.modifiers, str) and b.modifiers:
+            texts.setdefault(b.behavior, []).append(b.modifiers)
+    out.behaviors = [BehaviorDef(name, kind, modifiers=sets_seen_in(texts.get(name, [])))
+                     for name, kind in behaviors.items()]
     subjects = {b.subject for b in out.bouts if b.subject}
     out.subjects = [SubjectDef(s) for s in sorted(subjects)]
     return out
@@ -249,7 +274,8 @@ def _aggregated(body, out: Parsed, behaviors: dict) -> None:
                     end = None
             behaviors.setdefault(name, kind)
             out.bouts.append(Bout(where, media, name, start, end, subject_or_none(row.get("Subject")),
-                                  clean(row.get("Comment start")) or None))
+                                  clean(row.get("Comment start")) or None,
+                                  modifiers=clean(row.get("Modifiers")) or None))
         except ValueError as e:
             out.rejected.append(Rejected(where, str(e)))
 
@@ -270,13 +296,15 @@ def _tabular(body, meta: dict, out: Parsed, behaviors: dict) -> None:
             t = _media_time(row, media, parse_seconds(row["Time"], "time"))
             subject = subject_or_none(row.get("Subject"))
             comment = clean(row.get("Comment")) or None
+            modifier = clean(row.get("Modifiers")) or None
             obs = row.get("Observation id", meta.get("Observation id", ""))
             if status == "POINT":
                 behaviors.setdefault(name, "point")
-                out.bouts.append(Bout(where, media, name, t, None, subject, comment))
+                out.bouts.append(Bout(where, media, name, t, None, subject, comment,
+                                      modifiers=modifier))
                 continue
             behaviors.setdefault(name, "state")
-            key = (obs, subject, name)
+            key = (obs, subject, name, modifier or "")  # BORIS pairs by modifiers too
             if status == "START":
                 if key in open_states:
                     raise ValueError(f"START of {name!r} while the one at "
@@ -291,9 +319,9 @@ def _tabular(body, meta: dict, out: Parsed, behaviors: dict) -> None:
             if t < t0:
                 raise ValueError(f"STOP at {t:.3f} s is before its START at {t0:.3f} s")
             out.bouts.append(Bout(start_where, start_media, name, t0, t if t > t0 else None,
-                                  subject, start_comment))
+                                  subject, start_comment, modifiers=modifier))
         except ValueError as e:
             out.rejected.append(Rejected(where, str(e)))
-    for (_obs, _subject, name), (where, *_rest) in open_states.items():
+    for (_obs, _subject, name, _mod), (where, *_rest) in open_states.items():
         out.rejected.append(Rejected(where, f"START of {name!r} without a STOP"))
 

@@ -52,10 +52,22 @@ def cmd_list_videos(args) -> int:
     return 0
 
 
+def _modifier_sets(args) -> list[dict]:
+    """--modifier-set NAME=a,b (one value) and --multi-modifier-set NAME=a,b (several)."""
+    sets = []
+    for kind, specs in (("single", args.modifier_set), ("multiple", args.multi_modifier_set)):
+        for spec in specs or []:
+            name, _, values = spec.partition("=")
+            sets.append({"name": name, "kind": kind,
+                         "values": [v.strip() for v in values.split(",") if v.strip()]})
+    return sets
+
+
 def cmd_behavior_add(args) -> int:
     with _project(args) as p:
         b = p.add_behavior(args.name, prompts=args.prompt or None, key=args.key,
-                           colour=args.colour, kind=args.type, description=args.description)
+                           colour=args.colour, kind=args.type, description=args.description,
+                           modifiers=_modifier_sets(args))
         print(f"added behaviour {b['name']!r} ({b['kind']}, key {b['key'] or '-'})")
     return 0
 
@@ -63,8 +75,10 @@ def cmd_behavior_add(args) -> int:
 def cmd_behavior_list(args) -> int:
     with _project(args) as p:
         for b in p.behaviors():
+            sets = "; ".join(f"{m['name']}({m['kind']})={','.join(m['values'])}"
+                             for m in b["modifiers"])
             print(f"{b['name']}\t{b['kind']}\t{b['key'] or '-'}\t{b['colour'] or '-'}\t"
-                  + " | ".join(b["prompts"]))
+                  + " | ".join(b["prompts"]) + (f"\tmodifiers: {sets}" if sets else ""))
     return 0
 
 
@@ -79,7 +93,7 @@ def cmd_label(args) -> int:
     with _project(args) as p:
         label_id = p.add_label(args.video, args.behavior, args.start, args.end, args.verdict,
                                subject=args.subject, annotator=args.annotator,
-                               comment=args.comment)
+                               comment=args.comment, modifiers="; ".join(args.modifier or []))
         lab = p.label(label_id)
         print(f"label {label_id}: {lab['verdict']} {lab['behavior']} {lab['start_s']:.3f}–"
               f"{lab['end_s']:.3f} s (frames {lab['start_frame']}–{lab['end_frame']})")
@@ -120,7 +134,8 @@ def cmd_export(args) -> int:
         raise ExportError(args.out, f"unknown export format {args.format!r}")
     with _project(args) as p:
         options = {"progress": _progress_bar("clips")} if args.format == "clips" else {}
-        result = export(p, args.format, args.out, video=args.video, **options)
+        result = export(p, args.format, args.out, video=args.video, observer=args.observer,
+                        **options)
         if isinstance(result, list):
             print(f"wrote {len(result)} files to {Path(args.out)}")
         elif hasattr(result, "manifest"):
@@ -160,6 +175,11 @@ def register(subparsers) -> None:
     badd.add_argument("--colour", help="#rrggbb (default: one picked from a palette)")
     badd.add_argument("--type", choices=KINDS, default="state", help="state (has a duration) or point (an instant)")
     badd.add_argument("--description", help="free text (default: none)")
+    badd.add_argument("--modifier-set", action="append", metavar="NAME=A,B",
+                      help="a modifier set the coder picks one value of (repeat for several "
+                           "sets; default: none)")
+    badd.add_argument("--multi-modifier-set", action="append", metavar="NAME=A,B",
+                      help="a modifier set the coder may pick several values of (default: none)")
     badd.set_defaults(func=cmd_behavior_add)
     with_project(bsub.add_parser("list", help="list behaviours")).set_defaults(func=cmd_behavior_list)
     bdel = with_project(bsub.add_parser("delete", help="delete a behaviour and its labels"))
@@ -175,6 +195,8 @@ def register(subparsers) -> None:
     label.add_argument("--subject", help="animal or subject name (default: none)")
     label.add_argument("--annotator", help="who answered (default: none)")
     label.add_argument("--comment", help="free text (default: none)")
+    label.add_argument("--modifier", action="append", metavar="SET=VALUE",
+                       help="a modifier choice (repeat; several values: SET=a,b; default: none)")
     label.set_defaults(func=cmd_label)
 
     with_project(subparsers.add_parser("undo", help="undo the last change")).set_defaults(func=cmd_undo)
@@ -195,6 +217,9 @@ def register(subparsers) -> None:
     exp.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="output format")
     exp.add_argument("--out", required=True, help="file (.csv or .tsv) or folder (binary, clips)")
     exp.add_argument("--video", help="only this video (default: all)")
+    exp.add_argument("--observer", help="only this observer's coding (an annotator name, e.g. "
+                                        "'model v2'; '' for labels without one; default: "
+                                        "everyone's accepted and manual labels)")
     exp.set_defaults(func=cmd_export)
 
 

@@ -3,6 +3,7 @@
 - ``labels``: our own lossless table (see ``labels_table``), every verdict.
 - ``boris-aggregated``: BORIS 9.x "aggregated events", one row per bout.
 - ``boris-tabular``: BORIS 9.x "tabular events", one row per START / STOP / POINT.
+- ``boris``: a BORIS project file (``boris_export``): ethogram, subjects, modifiers, events.
 - ``binary``: one row per video frame, one 0/1 column per behaviour (BORIS "binary table";
   SimBA and A-SOiD read this layout).
 - ``write_window_scores``: per-window model scores, called by the engine.
@@ -25,24 +26,25 @@ import numpy as np
 from .errors import ExportError
 from .fileio import fmt_time, write_table
 from .labels_table import LABEL_COLUMNS, label_rows
+from .modifiers import to_boris
 from .project import Project
 from .records import NO_FOCAL_SUBJECT
 
-FORMATS = ("labels", "boris-aggregated", "boris-tabular", "binary", "clips")
+FORMATS = ("labels", "boris-aggregated", "boris-tabular", "boris", "binary", "clips")
 EVENT_VERDICTS = ("accept", "manual")
 
 AGGREGATED_COLUMNS = (
     "Observation id", "Observation date", "Description", "Observation type", "Source",
     "Time offset (s)", "Coding duration", "Media duration (s)", "FPS (frame/s)", "Subject",
     "Observation duration by subject by observation", "Behavior", "Behavioral category",
-    "Behavior type", "Start (s)", "Stop (s)", "Duration (s)", "Media file name",
+    "Modifiers", "Behavior type", "Start (s)", "Stop (s)", "Duration (s)", "Media file name",
     "Image index start", "Image index stop", "Image file path start", "Image file path stop",
     "Comment start", "Comment stop")
 
 TABULAR_COLUMNS = (
     "Observation id", "Observation date", "Description", "Observation duration",
     "Observation type", "Source", "Time offset (s)", "Media duration (s)", "FPS", "Subject",
-    "Behavior", "Behavioral category", "Behavior type", "Time", "Media file name",
+    "Behavior", "Behavioral category", "Modifiers", "Behavior type", "Time", "Media file name",
     "Image index", "Image file path", "Comment")
 
 
@@ -52,12 +54,25 @@ def export_labels(project: Project, out: str | os.PathLike, video=None, behavior
     return write_table(out, LABEL_COLUMNS, label_rows(labels))
 
 
-def _observations(project: Project, video) -> dict[int, tuple[dict, list[dict]]]:
-    """Events (accepted/manual labels) grouped per video: one BORIS observation per video."""
-    kinds = {b["id"]: b["kind"] for b in project.behaviors()}
+def coding(project: Project, video=None, observer: str | None = None) -> list[dict]:
+    """The events of a coding: accepted and manual labels of every observer, or, with
+    ``observer`` (an annotator name, "" for labels without one), that observer's events
+    including the model's bouts not yet reviewed."""
+    if observer is None:
+        return project.labels(video=video, verdict=list(EVENT_VERDICTS))
+    return project.labels(video=video, verdict=[*EVENT_VERDICTS, "predicted"], annotator=observer)
+
+
+def _observations(project: Project, video, observer: str | None = None
+                  ) -> dict[int, tuple[dict, list[dict]]]:
+    """Events grouped per video: one BORIS observation per video. Each label gets its
+    behaviour's ``kind`` and its modifiers in BORIS's text (``boris_modifiers``)."""
+    behaviors = {b["id"]: b for b in project.behaviors()}
     groups: dict[int, tuple[dict, list[dict]]] = {}
-    for lab in project.labels(video=video, verdict=list(EVENT_VERDICTS)):
-        lab["kind"] = kinds[lab["behavior_id"]]
+    for lab in coding(project, video, observer):
+        b = behaviors[lab["behavior_id"]]
+        lab["kind"] = b["kind"]
+        lab["boris_modifiers"] = to_boris(b["modifiers"], lab["modifiers"])
         if lab["video_id"] not in groups:
             groups[lab["video_id"]] = (project.video(lab["video_id"]), [])
         groups[lab["video_id"]][1].append(lab)
@@ -80,9 +95,9 @@ def _subject(lab: dict) -> str:
     return lab["subject"] or NO_FOCAL_SUBJECT
 
 
-def aggregated_rows(project: Project, video=None) -> list[list]:
+def aggregated_rows(project: Project, video=None, observer: str | None = None) -> list[list]:
     rows = []
-    for v, labels in _observations(project, video).values():
+    for v, labels in _observations(project, video, observer).values():
         by_subject = defaultdict(float)
         for lab in labels:
             if lab["kind"] == "state":
@@ -95,16 +110,16 @@ def aggregated_rows(project: Project, video=None) -> list[list]:
                 _observation_id(v), _obs_date(v), "", "Media file", f"player #1:{v['name']}",
                 "0.000", _coding_duration(labels), fmt_time(v["duration_s"]), fmt_time(v["fps"]),
                 _subject(lab), fmt_time(by_subject[_subject(lab)]), lab["behavior"],
-                "Not defined", "POINT" if point else "STATE", fmt_time(lab["start_s"]),
+                "Not defined", lab["boris_modifiers"], "POINT" if point else "STATE", fmt_time(lab["start_s"]),
                 fmt_time(stop), "NA" if point else fmt_time(stop - lab["start_s"]), v["name"],
                 lab["start_frame"], lab["start_frame"] if point else lab["end_frame"], "NA", "NA",
                 lab["comment"] or "", ""])
     return rows
 
 
-def tabular_rows(project: Project, video=None) -> list[list]:
+def tabular_rows(project: Project, video=None, observer: str | None = None) -> list[list]:
     rows = []
-    for v, labels in _observations(project, video).values():
+    for v, labels in _observations(project, video, observer).values():
         events = []
         for lab in labels:
             if lab["kind"] == "point":
@@ -118,17 +133,20 @@ def tabular_rows(project: Project, video=None) -> list[list]:
             rows.append([
                 _observation_id(v), _obs_date(v), "", _coding_duration(labels), "Media file(s)",
                 f"player #1:{v['name']}", "0.000", fmt_time(v["duration_s"]), fmt_time(v["fps"]),
-                _subject(lab), lab["behavior"], "", status, fmt_time(t), v["name"], frame, "NA",
+                _subject(lab), lab["behavior"], "", lab["boris_modifiers"], status, fmt_time(t),
+                v["name"], frame, "NA",
                 (lab["comment"] or "") if status != "STOP" else ""])
     return rows
 
 
-def export_boris_aggregated(project: Project, out: str | os.PathLike, video=None) -> Path:
-    return write_table(out, AGGREGATED_COLUMNS, aggregated_rows(project, video))
+def export_boris_aggregated(project: Project, out: str | os.PathLike, video=None,
+                            observer: str | None = None) -> Path:
+    return write_table(out, AGGREGATED_COLUMNS, aggregated_rows(project, video, observer))
 
 
-def export_boris_tabular(project: Project, out: str | os.PathLike, video=None) -> Path:
-    return write_table(out, TABULAR_COLUMNS, tabular_rows(project, video))
+def export_boris_tabular(project: Project, out: str | os.PathLike, video=None,
+                         observer: str | None = None) -> Path:
+    return write_table(out, TABULAR_COLUMNS, tabular_rows(project, video, observer))
 
 
 def binary_table(project: Project, video) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -198,14 +216,20 @@ def write_window_scores(path: str | os.PathLike, video_name: str, start_s: Seque
     return write_table(path, [*SCORE_COLUMNS, *queries], rows)
 
 
-def export(project: Project, fmt: str, out: str | os.PathLike, video=None, **options):
-    """Dispatch by format name (the CLI's ``--format``)."""
+def export(project: Project, fmt: str, out: str | os.PathLike, video=None,
+           observer: str | None = None, **options):
+    """Dispatch by format name (the CLI's ``--format``). ``observer`` picks one coding (an
+    annotator, e.g. "model v3") for the BORIS formats and the labels table."""
     if fmt == "labels":
-        return export_labels(project, out, video=video)
+        return (export_labels(project, out, video=video) if observer is None else
+                write_table(out, LABEL_COLUMNS, label_rows(coding(project, video, observer))))
     if fmt == "boris-aggregated":
-        return export_boris_aggregated(project, out, video=video)
+        return export_boris_aggregated(project, out, video=video, observer=observer)
     if fmt == "boris-tabular":
-        return export_boris_tabular(project, out, video=video)
+        return export_boris_tabular(project, out, video=video, observer=observer)
+    if fmt == "boris":
+        from .boris_export import export_boris_project
+        return export_boris_project(project, out, video=video, observer=observer)
     if fmt == "binary":
         return export_binary(project, out, video=video)
     if fmt == "clips":

@@ -19,6 +19,7 @@ from typing import Callable
 
 from . import boris, labels_table, narration
 from .errors import DataError, ImportFormatError, ImportRejectedError
+from .modifiers import ModifierError, from_boris, merge_sets
 from .project import Project
 from .records import Parsed, Rejected, media_name, read_table
 
@@ -130,15 +131,19 @@ def apply(project: Project, parsed: Parsed, path: Path, partial: bool = False,
 
 def _write(project: Project, parsed: Parsed, path: Path, report: ImportReport,
            add_missing_videos: bool, progress) -> None:
-    known = {b["name"].lower() for b in project.behaviors()}
+    known = {b["name"].lower(): b for b in project.behaviors()}
     for b in parsed.behaviors:
-        if b.name.lower() in known:
+        old = known.get(b.name.lower())
+        if old is not None:
+            merged = merge_sets(old["modifiers"], b.modifiers or [])
+            if merged != old["modifiers"]:  # the file knows modifier values we lack
+                known[b.name.lower()] = project.update_behavior(old["id"], modifiers=merged)
             continue
         used_keys = {x["key"] for x in project.behaviors() if x["key"]}
-        project.add_behavior(b.name, prompts=b.prompts or [b.name], kind=b.kind,
-                             description=b.description,
-                             key=b.key if b.key and b.key not in used_keys else None)
-        known.add(b.name.lower())
+        known[b.name.lower()] = project.add_behavior(
+            b.name, prompts=b.prompts or [b.name], kind=b.kind, description=b.description,
+            key=b.key if b.key and b.key not in used_keys else None, colour=b.colour,
+            modifiers=b.modifiers or [])
         report.behaviors_created.append(b.name)
     known_subjects = {s["name"].lower() for s in project.subjects()}
     for s in parsed.subjects:
@@ -165,16 +170,30 @@ def _write(project: Project, parsed: Parsed, path: Path, report: ImportReport,
             if identity in existing:
                 report.duplicates += 1
                 continue
+            chosen = bout.modifiers
+            if isinstance(chosen, str):  # BORIS's positional text
+                try:
+                    chosen = from_boris((known.get(bout.behavior.lower()) or {}).get("modifiers", []),
+                                        chosen)
+                except ModifierError as e:
+                    raise _RowError(str(e)) from None
             project.add_label(v["id"], bout.behavior, start, end, bout.verdict, source=bout.source,
                               score=bout.score, adapter_version=bout.adapter_version,
                               subject=bout.subject, annotator=bout.annotator,
-                              comment=bout.comment, model_id=bout.model_id, text=bout.text)
+                              comment=bout.comment, model_id=bout.model_id, text=bout.text,
+                              modifiers=chosen)
             existing.add(identity)
             report.added += 1
         except DataError as e:
             report.rejected.append(Rejected(bout.where, e.problem))
+        except _RowError as e:
+            report.rejected.append(Rejected(bout.where, str(e)))
     if progress:
         progress(total, total)
+
+
+class _RowError(ValueError):
+    pass
 
 
 def _identity(lab: dict) -> tuple:

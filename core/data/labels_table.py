@@ -2,23 +2,26 @@
 
 Columns (one row per label, accepted, rejected and manual alike):
 id, video, video_path, behavior, subject, start_s, end_s, start_frame, end_frame, verdict,
-source, score, model_id, adapter_version, annotator, comment, text, created, updated.
-Times are written with full precision so a re-import gives the same floats.
+source, score, model_id, adapter_version, annotator, comment, text, modifiers, created, updated.
+Times are written with full precision so a re-import gives the same floats. Modifiers are
+written ``set=value; set=value,value`` (see ``modifiers``).
 """
 from __future__ import annotations
 
 from .errors import ImportFormatError
+from .modifiers import format_text, parse_text
 from .records import BehaviorDef, Bout, Parsed, Rejected, SubjectDef, clean, parse_seconds, read_table
 
 LABEL_COLUMNS = ("id", "video", "video_path", "behavior", "subject", "start_s", "end_s",
                  "start_frame", "end_frame", "verdict", "source", "score", "model_id",
-                 "adapter_version", "annotator", "comment", "text", "created", "updated")
+                 "adapter_version", "annotator", "comment", "text", "modifiers", "created", "updated")
 REQUIRED = ("video", "behavior", "start_s", "end_s", "verdict")
 
 
 def label_rows(labels: list[dict]):
     for lab in labels:
-        yield [lab.get(c) for c in LABEL_COLUMNS]
+        row = dict(lab, modifiers=format_text(lab.get("modifiers") or {}))
+        yield [row.get(c) for c in LABEL_COLUMNS]
 
 
 def looks_like_labels_table(rows: list[list[str]]) -> bool:
@@ -32,7 +35,7 @@ def parse(text: str, where: str, delimiter: str | None = None) -> Parsed:
                                        + ", ".join(REQUIRED) + ")")
     header = [c.strip() for c in rows[0]]
     out = Parsed("labels")
-    behaviors: dict[str, None] = {}
+    behaviors: dict[str, dict[str, dict]] = {}  # behaviour -> set -> {values, multiple}
     subjects: dict[str, None] = {}
     for n, raw in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in raw):
@@ -52,7 +55,12 @@ def parse(text: str, where: str, delimiter: str | None = None) -> Parsed:
             subject = clean(row.get("subject")) or None
             score = row.get("score", "").strip()
             version = row.get("adapter_version", "").strip()
-            behaviors[name] = None
+            chosen = parse_text(row.get("modifiers", ""))
+            sets = behaviors.setdefault(name, {})
+            for set_name, values in chosen.items():
+                seen = sets.setdefault(set_name, {"values": {}, "multiple": False})
+                seen["values"].update(dict.fromkeys(values))
+                seen["multiple"] |= len(values) > 1
             if subject:
                 subjects[subject] = None
             out.bouts.append(Bout(
@@ -61,9 +69,13 @@ def parse(text: str, where: str, delimiter: str | None = None) -> Parsed:
                 source=(row.get("source") or "import").strip(), text=row.get("text") or None,
                 score=float(score) if score else None,
                 adapter_version=int(version) if version else None,
-                model_id=row.get("model_id") or None, annotator=row.get("annotator") or None))
-        except (ValueError, KeyError) as e:
+                model_id=row.get("model_id") or None, annotator=row.get("annotator") or None,
+                modifiers=chosen))
+        except (ValueError, KeyError) as e:  # ModifierError included
             out.rejected.append(Rejected(where_row, str(e)))
-    out.behaviors = [BehaviorDef(b) for b in behaviors]
+    # The table holds choices, not definitions: the sets are what was chosen.
+    out.behaviors = [BehaviorDef(b, modifiers=[
+        {"name": k, "kind": "multiple" if v["multiple"] else "single", "values": list(v["values"])}
+        for k, v in sets.items()]) for b, sets in behaviors.items()]
     out.subjects = [SubjectDef(s) for s in subjects]
     return out

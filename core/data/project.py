@@ -27,6 +27,7 @@ import sqlite_utils
 
 from ..video.probe import VideoInfo, probe_video
 from .errors import ProjectError
+from .modifiers import ModifierError, normalise_choice, normalise_sets
 from .oplog import Action, now_iso, redo_next, undo_last
 from .schema import KINDS, RUN_STATUSES, SOURCES, VERDICTS, migrate, schema_version
 
@@ -321,6 +322,7 @@ class Project:
     def _behavior_public(self, row: dict) -> dict:
         row = dict(row)
         row["prompts"] = json.loads(row["prompts"] or "[]")
+        row["modifiers"] = json.loads(row.get("modifiers") or "[]")
         return row
 
     def behaviors(self) -> list[dict]:
@@ -339,7 +341,7 @@ class Project:
         return self._behavior_public(rows[0])
 
     def _behavior_values(self, name=None, prompts=None, key=None, colour=None, kind=None,
-                         description=None, exclude_id=None) -> dict:
+                         description=None, exclude_id=None, modifiers=None) -> dict:
         values: dict = {}
         if name is not None:
             name = " ".join(str(name).split())
@@ -375,15 +377,21 @@ class Project:
             values["kind"] = kind
         if description is not None:
             values["description"] = str(description)
+        if modifiers is not None:
+            try:
+                values["modifiers"] = json.dumps(normalise_sets(modifiers))
+            except (ModifierError, json.JSONDecodeError) as e:
+                raise ProjectError(self.path, f"behaviour {name or ''!r}: {e}") from None
         return values
 
     def add_behavior(self, name: str, prompts: list[str] | str | None = None, key: str | None = None,
                      colour: str | None = None, kind: str = "state",
-                     description: str | None = None) -> dict:
-        """Add a behaviour; ``prompts`` defaults to its name."""
+                     description: str | None = None, modifiers: list[dict] | None = None) -> dict:
+        """Add a behaviour; ``prompts`` defaults to its name; ``modifiers`` are its modifier
+        sets ``[{"name", "kind": single|multiple|numeric, "values"}]``."""
         def write(act: Action) -> int:
             values = self._behavior_values(name, prompts if prompts else [name], key, colour,
-                                           kind, description)
+                                           kind, description, modifiers=modifiers)
             if "colour" not in values:
                 n = self._conn().execute("SELECT COUNT(*) FROM behaviors").fetchone()[0]
                 values["colour"] = PALETTE[n % len(PALETTE)]
@@ -392,12 +400,12 @@ class Project:
         return self.find_behavior(self._write(write, f"add behaviour {' '.join(str(name).split())}"))
 
     def update_behavior(self, name_or_id, *, name=None, prompts=None, key=None, colour=None,
-                        kind=None, description=None) -> dict:
+                        kind=None, description=None, modifiers=None) -> dict:
         b = self.find_behavior(name_or_id)
 
         def write(act: Action) -> None:
             values = self._behavior_values(name, prompts, key, colour, kind, description,
-                                           exclude_id=b["id"])
+                                           exclude_id=b["id"], modifiers=modifiers)
             act.update("behaviors", b["id"], values)
 
         self._write(write, f"edit behaviour {b['name']}")
@@ -444,7 +452,8 @@ class Project:
     # ---- labels ----------------------------------------------------------------------------
 
     def _label_values(self, video, behavior, start_s, end_s, verdict, source, score,
-                      adapter_version, subject, annotator, comment, model_id, text) -> dict:
+                      adapter_version, subject, annotator, comment, model_id, text,
+                      modifiers=None, check_modifiers=True) -> dict:
         v = self.find_video(video)
         b = self.find_behavior(behavior)
         where = f"{self.path.name} label"
@@ -475,12 +484,21 @@ class Project:
             "model_id": model_id,
             "score": None if score is None else _finite(score, "score", where),
             "adapter_version": None if adapter_version is None else int(adapter_version),
+            "modifiers": self._modifier_values(b, modifiers, where) if check_modifiers
+            else json.dumps(modifiers or {}),
         }
         if subject not in (None, ""):
             values["subject_id"] = self._subject_id(subject)
         else:
             values["subject_id"] = None
         return values
+
+    @staticmethod
+    def _modifier_values(behavior: dict, chosen, where: str) -> str:
+        try:
+            return json.dumps(normalise_choice(behavior["modifiers"], chosen))
+        except (ModifierError, json.JSONDecodeError) as e:
+            raise ProjectError(where, f"{behavior['name']}: {e}") from None
 
     def _subject_id(self, subject) -> int:
         if isinstance(subject, (int, np.integer)):
@@ -491,23 +509,25 @@ class Project:
                   source: str = "manual", score: float | None = None,
                   adapter_version: int | None = None, subject=None, annotator: str | None = None,
                   comment: str | None = None, model_id: str | None = None,
-                  text: str | None = None) -> int:
+                  text: str | None = None, modifiers=None) -> int:
         """Record one answer; committed before this returns. ``video`` and ``behavior`` may be
-        ids, rows, or a path/file name and a behaviour name. Unknown subjects are added."""
+        ids, rows, or a path/file name and a behaviour name. Unknown subjects are added.
+        ``modifiers``: ``{set name: value or [values]}`` from the behaviour's modifier sets."""
         self.find_video(video)
         b = self.find_behavior(behavior)
 
         def write(act: Action) -> int:
             values = self._label_values(video, b, start_s, end_s, verdict, source, score,
                                         adapter_version, subject, annotator, comment,
-                                        model_id, text)
+                                        model_id, text, modifiers)
             now = now_iso()
             return act.insert("labels", {**values, "created": now, "updated": now})
 
         return self._write(write, describe_bout(verdict, b["name"], float(start_s), float(end_s)))
 
     _LABEL_FIELDS = ("video", "behavior", "start_s", "end_s", "verdict", "source", "score",
-                     "adapter_version", "subject", "annotator", "comment", "model_id", "text")
+                     "adapter_version", "subject", "annotator", "comment", "model_id", "text",
+                     "modifiers")
 
     def update_label(self, label_id: int, **fields) -> dict:
         unknown = set(fields) - set(self._LABEL_FIELDS)
@@ -521,8 +541,11 @@ class Project:
             merged["behavior"] = old["behavior_id"]
             merged["subject"] = old["subject_id"]
             merged.update(fields)
-            values = self._label_values(**merged)
-            changed = {k: v for k, v in values.items() if old.get(k) != v}
+            # Choices made before their behaviour's sets changed stay as they are until edited.
+            values = self._label_values(**merged, check_modifiers="modifiers" in fields
+                                        or "behavior" in fields)
+            before = {**old, "modifiers": json.dumps(old["modifiers"])}
+            changed = {k: v for k, v in values.items() if before.get(k) != v}
             if changed:
                 act.update("labels", label_id, {**changed, "updated": now_iso()})
 
@@ -542,17 +565,30 @@ class Project:
         FROM labels l JOIN videos v ON v.id = l.video_id JOIN behaviors b ON b.id = l.behavior_id
         LEFT JOIN subjects s ON s.id = l.subject_id"""
 
+    def _labels_query(self, sql: str, params=()) -> list[dict]:
+        rows = self._query(sql, params)
+        for r in rows:
+            r["modifiers"] = json.loads(r["modifiers"] or "{}")
+        return rows
+
     def label(self, label_id: int) -> dict:
-        rows = self._query(self._LABEL_SELECT + " WHERE l.id = ?", (label_id,))
+        rows = self._labels_query(self._LABEL_SELECT + " WHERE l.id = ?", (label_id,))
         if not rows:
             raise ProjectError(self.path, f"no label with id {label_id}")
         return rows[0]
 
     def labels(self, video=None, behavior=None, verdict: str | list[str] | None = None,
-               subject=None, source: str | None = None) -> list[dict]:
+               subject=None, source: str | None = None, annotator=None) -> list[dict]:
         """Labels with video, video_path, behavior and subject names joined in, ordered by
-        video, start time and id."""
+        video, start time and id. The model's unreviewed bouts (verdict "predicted") are left
+        out unless ``verdict`` names them: they are neither answers nor training data.
+        ``annotator``: one observer's labels ("" for labels without an annotator)."""
         where, params = [], []
+        if verdict is None:
+            where.append("l.verdict != 'predicted'")
+        if annotator is not None:
+            where.append("COALESCE(l.annotator, '') = ?")
+            params.append(str(annotator))
         if video is not None:
             where.append("l.video_id = ?")
             params.append(self.find_video(video)["id"])
@@ -570,7 +606,12 @@ class Project:
             where.append("l.source = ?")
             params.append(source)
         sql = self._LABEL_SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        return self._query(sql + " ORDER BY l.video_id, l.start_s, l.id", params)
+        return self._labels_query(sql + " ORDER BY l.video_id, l.start_s, l.id", params)
+
+    def annotators(self) -> list[str]:
+        """Every observer who coded in this project ("" for labels without an annotator)."""
+        return [r[0] for r in self._conn().execute(
+            "SELECT DISTINCT COALESCE(annotator, '') FROM labels ORDER BY 1")]
 
     # ---- settings --------------------------------------------------------------------------
 

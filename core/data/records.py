@@ -24,6 +24,8 @@ class BehaviorDef:
     description: str | None = None
     key: str | None = None
     prompts: list[str] | None = None
+    modifiers: list[dict] | None = None  # modifier sets, see ``modifiers``
+    colour: str | None = None
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Bout:
     adapter_version: int | None = None
     model_id: str | None = None
     annotator: str | None = None
+    # A mapping set -> values, or BORIS's positional text ("m1|n2") resolved against the
+    # behaviour's sets when written.
+    modifiers: dict | str | None = None
 
 
 @dataclass

@@ -10,15 +10,21 @@ import sqlite3
 
 from .errors import ProjectError
 
-VERDICTS = ("accept", "reject", "manual")
-SOURCES = ("suggestion", "manual", "import", "narration")
+# "predicted": a bout of the model's coding not yet reviewed (accepting it makes it "accept").
+VERDICTS = ("accept", "reject", "manual", "predicted")
+SOURCES = ("suggestion", "manual", "import", "narration", "model")
 KINDS = ("state", "point")
+MODIFIER_KINDS = ("single", "multiple", "numeric")
 RUN_STATUSES = ("running", "done", "failed", "cancelled")
 
 
 def _in(values) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
+
+# The values version 1 allowed (its CHECK constraints are frozen with it).
+_V1_VERDICTS = ("accept", "reject", "manual")
+_V1_SOURCES = ("suggestion", "manual", "import", "narration")
 
 # Version 1: the first released layout (no subjects, labels without subject/comment/text).
 _V1 = f"""
@@ -56,8 +62,8 @@ CREATE TABLE labels (
     end_s REAL NOT NULL,
     start_frame INTEGER NOT NULL,
     end_frame INTEGER NOT NULL,
-    verdict TEXT NOT NULL CHECK (verdict IN {_in(VERDICTS)}),
-    source TEXT NOT NULL CHECK (source IN {_in(SOURCES)}),
+    verdict TEXT NOT NULL CHECK (verdict IN {_in(_V1_VERDICTS)}),
+    source TEXT NOT NULL CHECK (source IN {_in(_V1_SOURCES)}),
     score REAL,
     model_id TEXT,
     adapter_version INTEGER,
@@ -114,7 +120,45 @@ ALTER TABLE labels ADD COLUMN comment TEXT;
 ALTER TABLE labels ADD COLUMN text TEXT;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]  # MIGRATIONS[i] takes version i to i + 1
+# Version 3: modifiers (per behaviour: JSON list of sets {name, kind, values}; per label: JSON
+# object set name -> chosen values) and the model's coding (verdict "predicted", source "model").
+# SQLite can't change a CHECK constraint in place, so labels is rebuilt with the same rows.
+_LABEL_COLUMNS_V2 = ("id, video_id, behavior_id, start_s, end_s, start_frame, end_frame, verdict, "
+                     "source, score, model_id, adapter_version, annotator, created, updated, "
+                     "subject_id, comment, text")
+_V3 = f"""
+ALTER TABLE behaviors ADD COLUMN modifiers TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE labels_v3 (
+    id INTEGER PRIMARY KEY,
+    video_id INTEGER NOT NULL REFERENCES videos(id),
+    behavior_id INTEGER NOT NULL REFERENCES behaviors(id),
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN {_in(VERDICTS)}),
+    source TEXT NOT NULL CHECK (source IN {_in(SOURCES)}),
+    score REAL,
+    model_id TEXT,
+    adapter_version INTEGER,
+    annotator TEXT,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    subject_id INTEGER REFERENCES subjects(id),
+    comment TEXT,
+    text TEXT,
+    modifiers TEXT NOT NULL DEFAULT '{{}}',
+    CHECK (start_s >= 0 AND end_s > start_s)
+);
+INSERT INTO labels_v3 ({_LABEL_COLUMNS_V2}) SELECT {_LABEL_COLUMNS_V2} FROM labels;
+DROP TABLE labels;
+ALTER TABLE labels_v3 RENAME TO labels;
+CREATE INDEX labels_video ON labels(video_id, start_s);
+CREATE INDEX labels_behavior ON labels(behavior_id);
+CREATE INDEX labels_annotator ON labels(annotator);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]  # MIGRATIONS[i] takes version i to i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from .db_helpers import write_vfr_video, write_video
+from ethoscout.core.data.schema import SCHEMA_VERSION
 from ethoscout.core.data.project import Project
 from ethoscout.core.errors import EthoscoutError
 from ethoscout.core.video.probe import probe_video
@@ -20,7 +21,7 @@ def test_create_makes_folder_layout_and_pragmas(tmp_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-    assert p.schema_version == 2
+    assert p.schema_version == SCHEMA_VERSION
     assert set(p.db.table_names()) >= {"videos", "behaviors", "subjects", "labels", "training_runs",
                                        "adapters", "settings", "ops"}
 
