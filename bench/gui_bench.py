@@ -101,7 +101,7 @@ def curve_latency(texts: list[str], windows: int = 3600) -> dict:
     from ethoscout.gui.bridge import GuiPoster
     from ethoscout.gui.main_window import MainWindow
     from ethoscout.gui.prefs import DictStore, Prefs
-    from ethoscout.gui.session import Session
+    from ethoscout.gui.app import Session
     from ethoscout.gui.timeline import PREVIEW_ID
 
     from tests.conftest import write_video

@@ -2,9 +2,9 @@
 key and colour; select one to review its suggestions."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QColorDialog, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QColorDialog, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -23,6 +23,7 @@ class BehaviorsPanel(QWidget):
     selected = Signal(int)
     editRequested = Signal(int)
     deleteRequested = Signal(int)
+    escapePressed = Signal()  # in the entry: drop the typed text (never "cancel running work")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -33,6 +34,7 @@ class BehaviorsPanel(QWidget):
         self.entry.setClearButtonEnabled(True)
         self.entry.textEdited.connect(self._typed)
         self.entry.returnPressed.connect(self._add)
+        self.entry.installEventFilter(self)
         add = QPushButton("Add", self)
         add.clicked.connect(self._add)
         row = QHBoxLayout()
@@ -58,6 +60,16 @@ class BehaviorsPanel(QWidget):
         self._debounce.timeout.connect(lambda: self.previewChanged.emit(self.entry.text()))
         self._updating = False
 
+    def eventFilter(self, obj, event):  # noqa: N802
+        """Esc while typing belongs to the entry (the window's Esc cancels running work)."""
+        if obj is self.entry and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) \
+                and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                self.escapePressed.emit()
+            return True
+        return super().eventFilter(obj, event)
+
     def _typed(self, _text: str) -> None:
         self._debounce.start()
 
@@ -80,6 +92,16 @@ class BehaviorsPanel(QWidget):
         if cur is not None and not self._updating:
             self.selected.emit(cur.data(Qt.ItemDataRole.UserRole))
 
+    def set_current(self, behavior_id: int | None) -> None:
+        self._updating = True
+        try:
+            for i in range(self.list.count()):
+                if self.list.item(i).data(Qt.ItemDataRole.UserRole) == behavior_id:
+                    self.list.setCurrentRow(i)
+                    break
+        finally:
+            self._updating = False
+
     def set_behaviors(self, behaviors: list[dict], counts: dict | None = None, current: int | None = None) -> None:
         """``counts``: {behaviour id: (accepted, rejected, manual)}."""
         self._updating = True
@@ -88,6 +110,7 @@ class BehaviorsPanel(QWidget):
             for b in behaviors:
                 acc, rej, man = (counts or {}).get(b["id"], (0, 0, 0))
                 key = f"  [{b['key']}]" if b.get("key") else ""
+                key += "  · point" if b.get("kind") == "point" else ""
                 text = f"{b['name']}{key}\n    ✓ {acc}   ✗ {rej}   ✎ {man}"
                 it = QListWidgetItem(swatch(b.get("colour")), text)
                 it.setData(Qt.ItemDataRole.UserRole, b["id"])
@@ -116,7 +139,12 @@ class BehaviorEditor(QDialog):
         self.prompts.setToolTip("One sentence per line; the behaviour's score is the mean over them")
         self.key = QLineEdit(behavior.get("key") or "")
         self.key.setMaxLength(1)
-        self.key.setToolTip("One key for manual coding (BORIS-style); leave empty for none")
+        self.key.setToolTip("One key for coding by key (BORIS-style); not a review or playback key "
+                            "(A, R, S, N, [, ]); leave empty for none")
+        self.kind = QComboBox()
+        self.kind.addItem("State event (key starts, key again stops)", "state")
+        self.kind.addItem("Point event (key marks one instant)", "point")
+        self.kind.setCurrentIndex(max(0, self.kind.findData(behavior.get("kind") or "state")))
         self.colour = behavior.get("colour") or "#888888"
         self.colour_button = QPushButton(self.colour)
         self.colour_button.setIcon(swatch(self.colour))
@@ -124,6 +152,7 @@ class BehaviorEditor(QDialog):
         form.addRow("Name", self.name)
         form.addRow("Prompts", self.prompts)
         form.addRow("Key", self.key)
+        form.addRow("Type", self.kind)
         form.addRow("Colour", self.colour_button)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
@@ -153,4 +182,6 @@ class BehaviorEditor(QDialog):
             out["key"] = key
         if self.colour != (b.get("colour") or "#888888"):
             out["colour"] = self.colour
+        if self.kind.currentData() != (b.get("kind") or "state"):
+            out["kind"] = self.kind.currentData()
         return out

@@ -2,7 +2,8 @@
 
 ``GuiPoster`` is the ``post`` a ``Session`` uses: calling it from any thread emits a queued
 signal carrying the callable, which runs on the thread the poster lives on. ``SessionSignals``
-re-emits the session's events as Qt signals for widgets that prefer signal/slot wiring.
+re-emits the session's collection events as Qt signals for widgets that prefer signal/slot
+wiring (single values, such as the current video, are psygnal events of ``session.view``).
 """
 from __future__ import annotations
 
@@ -41,8 +42,6 @@ class SessionSignals(QObject):
     message = Signal(str, str)
     job = Signal(object, str)
     adapter = Signal(object)
-    currentVideo = Signal(object)
-    currentBehavior = Signal(object)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -59,5 +58,3 @@ class SessionSignals(QObject):
         ev.on("message", self.message.emit)
         ev.on("job", self.job.emit)
         ev.on("adapter", self.adapter.emit)
-        ev.on("current_video", self.currentVideo.emit)
-        ev.on("current_behavior", self.currentBehavior.emit)

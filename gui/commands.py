@@ -6,6 +6,10 @@ skipped when the fields are already set), ``do`` changes the session without any
 
 ``dialogs`` is any object with the methods of ``Dialogs`` in ``dialogs.py`` (file pickers,
 confirmations); tests pass a scripted stand-in. Qt-free.
+
+Each command declares what it ``changes``: names of view-state fields (``view.video_id``,
+``view.clip``, ...) and collection events (``labels``, ``behaviors``, ...) it may emit, so a
+reader (or a test) knows which views it can move.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 
 from ethoscout.core.data.export import FORMATS
 
-from .session import Session
+from .app import Session
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".h264",
                   ".mts", ".flv", ".ogv")
@@ -33,6 +37,7 @@ class Command:
     """Base: ``execute`` = ``ask`` then ``do``; ``ask`` returning False cancels."""
 
     name = "command"
+    changes: tuple[str, ...] = ()
 
     def ask(self, session: Session, dialogs) -> bool:
         return True
@@ -50,6 +55,7 @@ class Command:
 class NewProject(Command):
     folder: str | None = None
     name = "New project"
+    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model")
 
     def ask(self, session, dialogs):
         if self.folder is None:
@@ -64,6 +70,7 @@ class NewProject(Command):
 class OpenProject(Command):
     folder: str | None = None
     name = "Open project"
+    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model")
 
     def ask(self, session, dialogs):
         if self.folder is None:
@@ -83,6 +90,7 @@ class AddVideos(Command):
     paths: list[str] = field(default_factory=list)
     index: bool = True
     name = "Add videos"
+    changes = ("videos", "video_status", "view.video_id", "view.visible")
 
     def ask(self, session, dialogs):
         if not self.paths:
@@ -98,6 +106,7 @@ class AddVideos(Command):
 class IndexVideos(Command):
     video_ids: list[int] | None = None
     name = "Index videos"
+    changes = ("video_status", "curves")
 
     def do(self, session):
         return session.index(self.video_ids)
@@ -106,6 +115,7 @@ class IndexVideos(Command):
 @dataclass
 class CancelWork(Command):
     name = "Cancel running work"
+    changes = ("video_status",)
 
     def do(self, session):
         session.cancel_all()
@@ -117,10 +127,13 @@ class AddBehavior(Command):
     prompts: list[str] | None = None
     key: str | None = None
     colour: str | None = None
+    kind: str = "state"
     name = "Add behaviour"
+    changes = ("behaviors", "curves", "preview", "suggestions", "view.behavior_id", "view.clip")
 
     def do(self, session):
-        return session.add_behavior(self.text, prompts=self.prompts, key=self.key, colour=self.colour)
+        return session.add_behavior(self.text, prompts=self.prompts, key=self.key, colour=self.colour,
+                                    kind=self.kind)
 
 
 @dataclass
@@ -128,6 +141,7 @@ class EditBehavior(Command):
     behavior_id: int = 0
     fields: dict = field(default_factory=dict)
     name = "Edit behaviour"
+    changes = ("behaviors", "labels", "curves")
 
     def ask(self, session, dialogs):
         if not self.fields:
@@ -142,6 +156,7 @@ class EditBehavior(Command):
 class DeleteBehavior(Command):
     behavior_id: int = 0
     name = "Delete behaviour"
+    changes = ("behaviors", "labels", "curves", "suggestions", "view.behavior_id", "view.clip", "view.coding")
 
     def ask(self, session, dialogs):
         b = session.behavior(self.behavior_id)
@@ -160,6 +175,7 @@ class MarkBout(Command):
     start_s: float = 0.0
     end_s: float = 0.0
     name = "Mark bout"
+    changes = ("labels",)
 
     def do(self, session):
         return session.add_manual_label(self.video_id, self.behavior_id, self.start_s, self.end_s)
@@ -170,6 +186,7 @@ class EditLabel(Command):
     label_id: int = 0
     fields: dict = field(default_factory=dict)
     name = "Edit label"
+    changes = ("labels",)
 
     def do(self, session):
         return session.update_label(self.label_id, **self.fields)
@@ -179,19 +196,66 @@ class EditLabel(Command):
 class DeleteLabels(Command):
     label_ids: list[int] = field(default_factory=list)
     name = "Delete labels"
+    changes = ("labels", "suggestions")
 
     def do(self, session):
-        for lid in self.label_ids:
-            session.delete_label(lid)
-        return len(self.label_ids)
+        return session.delete_labels(self.label_ids)
+
+
+@dataclass
+class MoveBout(Command):
+    """A bout's edges dragged on the timeline (snapped to frames)."""
+
+    label_id: int = 0
+    start_s: float = 0.0
+    end_s: float = 0.0
+    name = "Move bout"
+    changes = ("labels",)
+
+    def do(self, session):
+        return session.move_label(self.label_id, self.start_s, self.end_s)
+
+
+@dataclass
+class Code(Command):
+    """A behaviour's key at the frame on screen at ``time_s``: a point event, or the start /
+    stop of a state event."""
+
+    behavior_id: int = 0
+    time_s: float = 0.0
+    name = "Code by key"
+    changes = ("labels", "view.coding")
+
+    def do(self, session):
+        return session.code(self.behavior_id, self.time_s)
+
+
+@dataclass
+class NextSuggestion(Command):
+    name = "Next suggestion"
+    changes = ("suggestions", "view.clip", "view.video_id", "view.visible")
+
+    def do(self, session):
+        return session.next_suggestion()
+
+
+@dataclass
+class ChooseSuggestion(Command):
+    index: int = 0
+    name = "Choose suggestion"
+    changes = ("view.clip", "view.video_id", "view.visible", "view.behavior_id")
+
+    def do(self, session):
+        return session.choose_suggestion(self.index)
 
 
 @dataclass
 class Answer(Command):
-    """Accept / reject / skip the current suggestion."""
+    """Accept / reject / skip the clip under review (with none on screen: show one)."""
 
     verdict: str = "accept"
     name = "Answer suggestion"
+    changes = ("labels", "suggestions", "view.clip", "view.video_id", "view.visible", "view.behavior_id")
 
     def do(self, session):
         return session.answer(self.verdict)
@@ -200,6 +264,7 @@ class Answer(Command):
 @dataclass
 class Undo(Command):
     name = "Undo"
+    changes = ("behaviors", "labels", "videos", "suggestions", "view.clip", "view.behavior_id")
 
     def do(self, session):
         what = session.undo()
@@ -210,6 +275,7 @@ class Undo(Command):
 @dataclass
 class Redo(Command):
     name = "Redo"
+    changes = ("behaviors", "labels", "videos", "suggestions", "view.clip", "view.behavior_id")
 
     def do(self, session):
         what = session.redo()
@@ -222,6 +288,7 @@ class Export(Command):
     fmt: str = "labels"
     out: str | None = None
     name = "Export"
+    changes = ()
 
     def ask(self, session, dialogs):
         if self.out is None:
@@ -241,6 +308,7 @@ class Export(Command):
 class UseAdapter(Command):
     version: int | None = None
     name = "Use adapter"
+    changes = ("adapter", "curves", "video_status", "view.model")
 
     def do(self, session):
         return session.use_adapter(self.version)
@@ -253,6 +321,7 @@ class AddEthogram(Command):
 
     path: str | None = None
     name = "Add ethogram"
+    changes = ("behaviors", "curves", "suggestions", "view.behavior_id", "view.clip")
 
     def do(self, session):
         import json
@@ -263,11 +332,14 @@ class AddEthogram(Command):
         else:
             text = Path(self.path).read_text()
         have = {b["name"].lower() for b in session.behaviors}
-        keys = {b["key"] for b in session.behaviors if b.get("key")}
+        taken = {b["key"].lower() for b in session.behaviors if b.get("key")} | set(session.reserved_keys())
         added = []
         for b in json.loads(text).get("behaviors", []):
             if b["name"].lower() in have:
                 continue
-            key = b.get("key") if b.get("key") not in keys else None
-            added.append(session.add_behavior(b["name"], prompts=b.get("prompts"), key=key))
+            key = b.get("key") if (b.get("key") or "").lower() not in taken else None
+            added.append(session.add_behavior(b["name"], prompts=b.get("prompts"), key=key,
+                                              kind=b.get("kind", "state")))
+            if key:
+                taken.add(key.lower())
         return added

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ethoscout: error: {reason}", file=sys.stderr)
         return 1
     try:
-        from .app import run
+        from .application import run
     except ImportError as e:
         print(f"ethoscout: the desktop app needs PySide6 and pyqtgraph ({e}); "
               "the headless commands work without them (ethoscout --help)", file=sys.stderr)

@@ -1,12 +1,12 @@
-"""The main window: composes the views, wires their signals to commands, and reflects the
-session's events back into the views. Views never change data themselves."""
+"""The main window: composes the views, wires their signals to commands, and renders the
+session's view state and events into the views. Views never change data or hold state."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QDockWidget, QMainWindow, QMessageBox, QSplitter, QVBoxLayout,
                                QWidget)
 
@@ -21,7 +21,8 @@ from .frame_server import FrameServer
 from .labels_table import LabelsTable
 from .player import Player
 from .prefs import save_prefs
-from .session import Session
+from .app import Session
+from .review_playback import ReviewPlayback
 from .settings_dialog import SettingsDialog
 from .status_area import StatusArea
 from .suggestions_panel import SuggestionsPanel
@@ -48,15 +49,15 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1440, 900)
         dark = session.prefs.theme == "dark"
-        self._loaded_video: int | None = None
-        self._shown_suggestion = None
-        self._reviewing = False
         self._closing = False
+        self._code_shortcuts: list = []
+        self._model_error_shown = ""
 
         # views
         self.server = FrameServer(self)
         self.player = Player(self.server, self)
         self.video_view = VideoView()
+        self.playback = ReviewPlayback(session, self.player, self.video_view, self)
         self.transport = TransportBar()
         self.timeline = Timeline(dark=dark)
         self.videos_panel = VideoList()
@@ -129,13 +130,13 @@ class MainWindow(QMainWindow):
             "jump_back_10s": lambda: p.jump(-10.0),
             "speed_up": p.faster,
             "speed_down": p.slower,
-            "zoom_fit": self.timeline.zoom_fit,
+            "zoom_fit": self.session.zoom_fit,
             "add_behavior": self._focus_behavior_entry,
             "add_ethogram": lambda: self.run(C.AddEthogram()),
             "accept": lambda: self.answer("accept"),
             "reject": lambda: self.answer("reject"),
             "skip": lambda: self.answer("skip"),
-            "next_suggestion": self._next_suggestion,
+            "next_suggestion": self.next_suggestion,
             "index": lambda: self.run(C.IndexVideos()),
             "cancel_jobs": self.cancel_work,
             "train": lambda: self.start_training(self.training.epochs.value()),
@@ -162,7 +163,13 @@ class MainWindow(QMainWindow):
         s.message.connect(self.status.show_message)
         s.job.connect(lambda *_: self.status.show_jobs(self.session.jobs()))
         s.adapter.connect(lambda v: self._adapters_changed())
-        s.currentVideo.connect(lambda vid: self.load_video(vid))
+        view = self.session.view.events
+        view.video_id.connect(self._video_shown)
+        view.visible.connect(self._visible_changed)
+        view.clip.connect(self._clip_changed)
+        view.behavior_id.connect(self._behavior_selected)
+        view.model.connect(self._model_changed)
+        view.coding.connect(self._coding_changed)
 
         self.server.frameReady.connect(lambda i, img, ms: self.video_view.set_frame(i, img))
         self.server.failed.connect(lambda msg: self.status.show_message("error", msg))
@@ -174,9 +181,11 @@ class MainWindow(QMainWindow):
         self.transport.jumpClicked.connect(self.player.jump)
         self.transport.speedChosen.connect(self.player.set_speed)
 
-        self.timeline.seekRequested.connect(self._seek_from_timeline)
+        self.timeline.seekRequested.connect(self.playback.seek)
         self.timeline.boutMarked.connect(self._mark_bout)
-        self.videos_panel.selected.connect(self.session.select_video)
+        self.timeline.boutMoved.connect(self._move_bout)
+        self.timeline.rangeChanged.connect(self.session.set_visible)
+        self.videos_panel.selected.connect(self.session.show_video)
         self.videos_panel.indexRequested.connect(lambda: self.run(C.IndexVideos()))
         self.videos_panel.addRequested.connect(lambda: self.run(C.AddVideos()))
         bp = self.behaviors_panel
@@ -184,6 +193,7 @@ class MainWindow(QMainWindow):
         bp.previewChanged.connect(self.session.set_preview)
         bp.selected.connect(self.session.select_behavior)
         bp.editRequested.connect(lambda bid: self.run(C.EditBehavior(bid)))
+        bp.escapePressed.connect(self._behavior_entry_escape)
         bp.deleteRequested.connect(lambda bid: self.run(C.DeleteBehavior(bid)))
         sp = self.suggestions_panel
         sp.answered.connect(self.answer)
@@ -191,7 +201,7 @@ class MainWindow(QMainWindow):
         lt = self.labels_table
         lt.edited.connect(self._edit_label)
         lt.deleteRequested.connect(self._delete_labels)
-        lt.seekRequested.connect(self._seek_to_label)
+        lt.seekRequested.connect(lambda vid, t: self.playback.seek(t, vid))
         lt.filterChanged.connect(lambda _: self._labels_changed())
         self.status.cancelRequested.connect(self.cancel_work)
         self.training.trainRequested.connect(self.start_training)
@@ -234,55 +244,56 @@ class MainWindow(QMainWindow):
         self._behaviors_changed()
         self._adapters_changed()
         self._refresh_recent()
+        self._video_shown(s.view.video_id)
+        self.timeline.set_range(*(s.view.visible or (None, None)))
         if not has:
             self.video_view.clear("Open a project (Ctrl+O) or create one (Ctrl+N),\nthen drop video files here")
 
     def _videos_changed(self) -> None:
         s = self.session
-        self.videos_panel.set_videos(s.videos, s.video_status, s.current_video_id)
-        if s.current_video_id != self._loaded_video:
-            self.load_video(s.current_video_id)
-        elif s.current_video_id is None:
-            self.load_video(None)
+        self.videos_panel.set_videos(s.videos, s.video_status, s.view.video_id)
 
     def _video_status(self, vid) -> None:
         if vid is None:
-            self.videos_panel.set_videos(self.session.videos, self.session.video_status, self.session.current_video_id)
+            self.videos_panel.set_videos(self.session.videos, self.session.video_status, self.session.view.video_id)
         else:
             self.videos_panel.set_status(vid, self.session.video_status[vid])
 
-    def load_video(self, vid) -> None:
+    def _video_shown(self, vid, _old=None) -> None:
+        """The view state shows another video: the player has loaded it (ReviewPlayback);
+        the timeline, the overview and the lists follow."""
         s = self.session
-        self._loaded_video = vid
-        self.player.set_loop(None)
-        if vid is None or s.project is None:
-            self.player.set_video(None)
-            self.timeline.set_video(None)
-            if s.project is not None:
-                self.video_view.clear("Drop video files here, or File → Add videos (Ctrl+I)")
-            return
-        v = s.video(vid)
-        info = s.project.video_timing(vid)
-        self.video_view.rotation = v.get("rotation") or 0
-        self.timeline.set_video(v["duration_s"])
-        if Path(v["path"]).exists():
-            self.player.set_video(info)
-        else:
-            self.player.set_video(None)
-            self.player.info = info  # timing still known: the timeline and labels keep working
-            self.video_view.clear(f"{v['path']}\nfile not found (moved, or the drive is not mounted)")
+        self.timeline.set_video(s.duration(vid) if vid is not None else None)
         self._curves_changed()
         self._preview_changed()
         self._labels_changed()
-        if self.videos_panel.tree.currentItem() is None or \
-                self.videos_panel.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) != vid:
-            self.videos_panel.set_videos(s.videos, s.video_status, vid)
+        self._suggestions_changed()
+        self.videos_panel.set_current(vid)
         self._position(self.player.index, self.player.time_s)
+
+    def _visible_changed(self, rng, _old=None) -> None:
+        self.timeline.set_range(*(rng or (None, None)))
+
+    def _clip_changed(self, clip, _old=None) -> None:
+        self._suggestions_changed()
+
+    def _behavior_selected(self, bid, _old=None) -> None:
+        self.behaviors_panel.set_current(bid)
+        self._suggestions_changed()
+
+    def _model_changed(self, _choice, _old=None) -> None:
+        self._adapters_changed()
+
+    def _coding_changed(self, coding, _old=None) -> None:
+        if coding:
+            names = ", ".join(f"{self.session.behavior(b)['name']} since {t:.3f} s" for b, t in coding)
+            self.status.show_message("info", f"coding: {names} (press its key again to stop)")
 
     def _behaviors_changed(self) -> None:
         s = self.session
-        self.behaviors_panel.set_behaviors(s.behaviors, self._label_counts(), s.current_behavior_id)
+        self.behaviors_panel.set_behaviors(s.behaviors, self._label_counts(), s.view.behavior_id)
         self.timeline.set_behaviors(s.behaviors)
+        self._install_coding_keys()
         self._curves_changed()
         self._labels_changed()
         self._suggestions_changed()
@@ -300,53 +311,35 @@ class MainWindow(QMainWindow):
             self.labels_table.set_labels([])
             self.timeline.set_labels([])
             return
-        vid = self._loaded_video
+        vid = s.view.video_id
         self.timeline.set_labels(s.labels(vid) if vid is not None else [])
         only = self.labels_table.only_current.isChecked()
         self.labels_table.set_labels(s.labels(vid) if only and vid is not None else s.labels())
-        self.behaviors_panel.set_behaviors(s.behaviors, self._label_counts(), s.current_behavior_id)
+        self.behaviors_panel.set_behaviors(s.behaviors, self._label_counts(), s.view.behavior_id)
         self.actions_["undo"].setEnabled(s.project.can_undo())
         self.actions_["redo"].setEnabled(s.project.can_redo())
 
     def _curves_changed(self) -> None:
-        vid = self._loaded_video
+        vid = self.session.view.video_id
         self.timeline.set_curves(self.session.curves.get(vid, {}) if vid is not None else {})
 
     def _preview_changed(self) -> None:
         s = self.session
-        vid = self._loaded_video
+        vid = s.view.video_id
         self.timeline.set_preview(s.preview_text, s.preview.get(vid) if vid is not None else None)
 
     def _suggestions_changed(self) -> None:
         s = self.session
         b = None
-        if s.current_behavior_id is not None:
+        if s.view.behavior_id is not None:
             try:
-                b = s.behavior(s.current_behavior_id)
+                b = s.behavior(s.view.behavior_id)
             except EthoscoutError:
                 b = None
         names = {v["id"]: v["name"] for v in s.videos}
-        self.suggestions_panel.set_suggestions(b, s.suggestions, names, s.adapter_version)
-        cur = s.current_suggestion
-        self.timeline.set_suggestion(cur if cur is not None and cur.video_id == self._loaded_video else None)
-        if self._reviewing:
-            self._play_suggestion(cur)
-
-    def _play_suggestion(self, sug) -> None:
-        if sug is None:
-            self.player.set_loop(None)
-            self.player.pause()
-            self._shown_suggestion = None
-            return
-        if self._shown_suggestion is not None and sug.key() == self._shown_suggestion.key():
-            return
-        self._shown_suggestion = sug
-        if sug.video_id != self._loaded_video:
-            self.session.select_video(sug.video_id)
-            if self._loaded_video != sug.video_id:
-                self.load_video(sug.video_id)
-            self.timeline.set_suggestion(sug)
-        self.player.set_loop(sug.start_s, sug.end_s, play=True)
+        self.suggestions_panel.set_suggestions(b, s.suggestions, names, s.adapter_version, clip=s.view.clip)
+        clip = s.view.clip
+        self.timeline.set_suggestion(clip if clip is not None and clip.video_id == s.view.video_id else None)
 
     def _adapters_changed(self) -> None:
         p = self.session.project
@@ -354,6 +347,12 @@ class MainWindow(QMainWindow):
         self._suggestions_changed()
 
     def _model_error(self, message: str) -> None:
+        if not message:  # the model works again: take the old error off the status bar
+            if self.status.level == "error" and self.status.text_shown == self._model_error_shown:
+                self.status.show_message("info", "the model is loaded")
+            self._model_error_shown = ""
+            return
+        self._model_error_shown = message
         self.status.show_message("error", message)
         self.dialogs.model_error(message, self.open_settings)
 
@@ -368,26 +367,28 @@ class MainWindow(QMainWindow):
     # ---- user actions ----------------------------------------------------------------------
 
     def answer(self, verdict: str) -> None:
-        """A / R / S: the answer is committed before the next clip plays."""
-        self._reviewing = True
-        if self.session.current_suggestion is None:
-            self.status.show_message("info", "no suggestion to answer: select a behaviour with a score curve")
+        """A / R / S: the clip on screen is answered (committed before the next one plays);
+        with none on screen, the next clip is shown and nothing is stored."""
+        s = self.session
+        clip = s.view.clip
+        if clip is None and s.next_clip() is None:
+            self.status.show_message("info", "no suggestion to review: select a behaviour with a score curve")
             return
-        s = self.session.current_suggestion
         ok, _ = self.try_run(C.Answer(verdict))
-        if ok and verdict != "skip":
-            name = self.session.behavior(s.behavior_id)["name"]
-            self.status.show_message("info", f"{verdict}ed {name} {s.start_s:.1f}–{s.end_s:.1f} s (Ctrl+Z undoes)")
+        if not ok:
+            return
+        if clip is None:
+            self.status.show_message("info", "reviewing: A accepts, R rejects, S skips the clip that plays")
+        elif verdict != "skip":
+            name = s.behavior(clip.behavior_id)["name"]
+            self.status.show_message("info", f"{verdict}ed {name} {clip.start_s:.1f}–{clip.end_s:.1f} s "
+                                             "(Ctrl+Z undoes)")
 
-    def _next_suggestion(self) -> None:
-        self._reviewing = True
-        self.session.next_suggestion()
+    def next_suggestion(self) -> None:
+        self.run(C.NextSuggestion())
 
     def _choose_suggestion(self, index: int) -> None:
-        self._reviewing = True
-        self._shown_suggestion = None
-        self.session.choose_suggestion(index)
-        self._play_suggestion(self.session.current_suggestion)
+        self.run(C.ChooseSuggestion(index))
 
     def _add_behavior(self, text: str) -> None:
         if self.run(C.AddBehavior(text)) is not None:
@@ -398,16 +399,49 @@ class MainWindow(QMainWindow):
         self.behaviors_panel.entry.setFocus()
 
     def _mark_bout(self, bid: int, a: float, b: float) -> None:
-        vid = self._loaded_video
+        vid = self.session.view.video_id
         if vid is None:
             return
-        info = self.player.info
-        if info is not None:
-            a, b = max(0.0, a), min(info.duration_s, b)
+        d = self.session.duration(vid)
+        a, b = max(0.0, a), min(d, b)
         if b - a < 0.02:
             return
-        if self.run(C.MarkBout(vid, bid, a, b)) is not None:
-            self.status.show_message("info", f"marked {self.session.behavior(bid)['name']} {a:.2f}–{b:.2f} s")
+        lid = self.run(C.MarkBout(vid, bid, a, b))
+        if lid is not None:
+            lab = self.session.project.label(lid)
+            self.status.show_message("info", f"marked {lab['behavior']} {lab['start_s']:.3f}–{lab['end_s']:.3f} s")
+
+    def _move_bout(self, label_id: int, a: float, b: float) -> None:
+        ok, _ = self.try_run(C.MoveBout(label_id, a, b))
+        if not ok:  # refused: draw the stored bout again
+            QTimer.singleShot(0, self._labels_changed)
+
+    def _install_coding_keys(self) -> None:
+        """One shortcut per behaviour key (checked against the review keys when set)."""
+        for sc in self._code_shortcuts:
+            sc.setParent(None)
+            sc.deleteLater()
+        self._code_shortcuts = []
+        for b in self.session.behaviors:
+            key = (b.get("key") or "").strip()
+            if len(key) != 1 or key.lower() in self.session.reserved_keys():
+                continue
+            sc = QShortcut(QKeySequence(key.upper()), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(lambda bid=b["id"]: self.code_key(bid))
+            self._code_shortcuts.append(sc)
+
+    def code_key(self, behavior_id: int) -> None:
+        """A behaviour's key: a point event, or the start / stop of a state event, at the
+        frame on screen."""
+        if self.player.info is None:
+            self.status.show_message("info", "no video on screen to code")
+            return
+        lid = self.run(C.Code(behavior_id, self.player.time_s))
+        if lid is not None:
+            lab = self.session.project.label(lid)
+            self.status.show_message("info", f"coded {lab['behavior']} {lab['start_s']:.3f}–{lab['end_s']:.3f} s "
+                                             "(Ctrl+Z undoes)")
 
     def _edit_label(self, label_id: int, field: str, value) -> None:
         ok, _ = self.try_run(C.EditLabel(label_id, {field: value}))
@@ -418,28 +452,23 @@ class MainWindow(QMainWindow):
         if ids:
             n = self.run(C.DeleteLabels(list(ids)))
             if n:
-                self.status.show_message("info", f"deleted {n} label(s); Ctrl+Z brings them back")
-
-    def _seek_from_timeline(self, t: float) -> None:
-        self._reviewing = False
-        self.player.set_loop(None)
-        self.player.seek_time(t)
-
-    def _seek_to_label(self, vid: int, t: float) -> None:
-        self._reviewing = False
-        if vid != self._loaded_video:
-            self.session.select_video(vid)
-        self.player.set_loop(None)
-        self.player.seek_time(t)
+                self.status.show_message("info", f"deleted {n} label(s); Ctrl+Z brings them back"
+                                         + (" in one step" if n > 1 else ""))
 
     def cancel_work(self) -> None:
-        self.session.cancel_all()
-        self.status.show_message("info", "stopping; finished work is kept and indexing resumes where it stopped")
+        n = self.session.cancel_all()
+        if n:
+            self.status.show_message("info", "stopping; finished work is kept and indexing resumes where it stopped")
+        else:
+            self.status.show_message("info", "nothing is running")
+
+    def _behavior_entry_escape(self) -> None:
+        """Esc in the behaviour box: drop the typed text and its preview, nothing else."""
+        self.behaviors_panel.clear_entry()
+        self.session.clear_preview()
 
     def close_project(self) -> None:
-        self.player.set_video(None)
         self.session.close_project()
-        self._loaded_video = None
         self.refresh_all()
 
     def start_training(self, epochs: int = 40) -> None:
@@ -466,7 +495,7 @@ class MainWindow(QMainWindow):
             version = ev.data.get("version")
             self.status.show_message("info", f"adapter v{version} ready; rescoring with it")
             if ev.data.get("active"):
-                self.session.use_adapter(version)
+                self.run(C.UseAdapter(version))
             self._adapters_changed()
         elif ev.event == "failed":
             self.status.show_message("error", ev.describe())
@@ -553,6 +582,13 @@ class MainWindow(QMainWindow):
 
     # ---- layout and closing ----------------------------------------------------------------
 
+    def _disconnect_view(self) -> None:
+        view = self.session.view.events
+        for sig, fn in ((view.video_id, self._video_shown), (view.visible, self._visible_changed),
+                        (view.clip, self._clip_changed), (view.behavior_id, self._behavior_selected),
+                        (view.model, self._model_changed), (view.coding, self._coding_changed)):
+            sig.disconnect(fn)
+
     def _restore_layout(self) -> None:
         if self.settings is None:
             return
@@ -569,6 +605,8 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self._closing = True
+        self.playback.disconnect_all()
+        self._disconnect_view()
         self.player.pause()
         self.runner.stop_and_wait()
         self.session.shutdown(timeout=10.0)

@@ -44,7 +44,11 @@ class StatusArea(QWidget):
         lay.addWidget(self.cancel)
         self.show_jobs([])
 
+    level = ""
+    text_shown = ""
+
     def show_message(self, level: str, text: str) -> None:
+        self.level, self.text_shown = level, text
         prefix = {"error": "⚠ ", "warning": "⚠ "}.get(level, "")
         self.message.setText(prefix + text)
         self.message.setProperty("level", level)

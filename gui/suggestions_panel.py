@@ -46,7 +46,8 @@ class SuggestionsPanel(QWidget):
         self.set_suggestions(None, [], {})
 
     def set_suggestions(self, behavior: dict | None, suggestions: list, video_names: dict[int, str],
-                        adapter_version: int | None = None) -> None:
+                        adapter_version: int | None = None, clip=None) -> None:
+        """``suggestions``: the ranked clips still to review; ``clip``: the one on screen."""
         self.list.clear()
         model = f" · adapter v{adapter_version}" if adapter_version else " · base model"
         if behavior is None:
@@ -59,14 +60,14 @@ class SuggestionsPanel(QWidget):
                                  f"{video_names.get(s.video_id, s.video_id)}")
             it.setToolTip(f"{s.strategy}: {s.reason}\n{video_names.get(s.video_id, '')}")
             self.list.addItem(it)
-        if suggestions:
-            self.list.setCurrentRow(0)
-            s = suggestions[0]
-            self.current.setText(f"Reviewing {video_names.get(s.video_id, '')} "
-                                 f"{fmt_clock(s.start_s)}–{fmt_clock(s.end_s)} (looping)")
+        if clip is not None:
+            self.current.setText(f"Reviewing {video_names.get(clip.video_id, '')} "
+                                 f"{fmt_clock(clip.start_s)}–{fmt_clock(clip.end_s)} (looping)")
+        elif suggestions:
+            self.current.setText("Press A, R, S or N (or pick a clip) to start reviewing")
         elif behavior is not None:
             self.current.setText("No suggestions yet: index a video and wait for the curves")
         else:
             self.current.setText("")
         for b in (self.accept_button, self.reject_button, self.skip_button):
-            b.setEnabled(bool(suggestions))
+            b.setEnabled(clip is not None or bool(suggestions))

@@ -1,9 +1,14 @@
 """The timeline: a heatmap overview of the whole video (behaviours × time) above one row per
 behaviour with its score curve, labelled bouts and the playhead; x axes linked.
 
-Mouse: click seeks; drag on a row marks a new bout for that behaviour; wheel zooms in time;
-right-, middle- or Ctrl+drag pans; on the overview, drag the highlighted range to pan and
-click to seek. Curves use peak downsampling and clip-to-view, so hour-long videos stay smooth.
+Mouse: click seeks; drag on a row marks a new bout for that behaviour; drag a bout's edge (or
+the bout) to move it; wheel zooms in time; right-, middle- or Ctrl+drag pans; on the overview,
+drag the highlighted range to pan and click to seek. Curves use peak downsampling and
+clip-to-view, so hour-long videos stay smooth.
+
+The timeline renders; it decides nothing. The visible range comes from the app's view state
+(``set_range``) and user pans and zooms go back there as ``rangeChanged``; new and moved bouts
+go out as signals and come back as labels.
 """
 from __future__ import annotations
 
@@ -108,6 +113,8 @@ def _brush_for(colour: str, verdict: str) -> QBrush:
 class Timeline(QWidget):
     seekRequested = Signal(float)
     boutMarked = Signal(int, float, float)  # behaviour id, start, end
+    boutMoved = Signal(int, float, float)  # label id, start, end
+    rangeChanged = Signal(float, float)  # the user panned or zoomed
     behaviorClicked = Signal(int)
 
     def __init__(self, parent=None, dark: bool = True):
@@ -123,6 +130,7 @@ class Timeline(QWidget):
         self._suggestion = None
         self._suggestion_item = None
         self._t = 0.0
+        self._range: tuple[float, float] | None = None  # as the view state says
         self._syncing = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -190,13 +198,14 @@ class Timeline(QWidget):
             last.plot.setFixedHeight(ROW_HEIGHT + 20)
         total = self.heat.height() + ROW_HEIGHT * max(1, len(entries)) + 30
         self.glw.setMinimumHeight(int(total))
-        self._apply_range(full=True)
+        self._apply_range()
         self._refresh_all()
 
     def _add_row(self, r: int, bid: int, name: str, colour: str) -> None:
         title = self.glw.addLabel(name, row=r, col=0, color=colour, size="9pt", justify="right")
         title.setFixedWidth(LABEL_WIDTH)
         title.item.setTextWidth(LABEL_WIDTH - 8)
+        title.setToolTip(name)
         view = RowViewBox(can_mark=bid != PREVIEW_ID)
         plot = self.glw.addPlot(row=r, col=1, viewBox=view, axisItems={"bottom": TimeAxis("bottom")})
         plot.setFixedHeight(ROW_HEIGHT)
@@ -228,17 +237,19 @@ class Timeline(QWidget):
     # ---- setters ---------------------------------------------------------------------------
 
     def set_video(self, duration_s: float | None) -> None:
+        """Another video: its duration sets the overview's scale; curves, labels and the clip
+        are set again by the caller."""
         self.duration = float(duration_s or 0.0)
         self._curves, self._labels, self._suggestion = {}, [], None
-        self._apply_range(full=True)
+        self._preview_curve = None
+        if self._range is not None and self._range[1] > self.duration:
+            self._range = None
+        self._apply_range()
         self._refresh_all()
 
     def set_behaviors(self, behaviors: list[dict]) -> None:
         self.behaviors = [dict(b) for b in behaviors]
-        keep = self.master.viewRange()[0] if self.master is not None else None
         self._build()
-        if keep is not None and self.master is not None and keep[1] > keep[0] and self.duration:
-            self.master.setXRange(*keep, padding=0)
 
     def set_curves(self, curves: dict) -> None:
         """{behaviour id: Curve} for the current video."""
@@ -253,10 +264,7 @@ class Timeline(QWidget):
         rebuild = bool(text) != bool(self._preview_text) or (text and text != self._preview_text)
         self._preview_text, self._preview_curve = text, curve
         if rebuild:
-            keep = self.master.viewRange()[0] if self.master is not None else None
             self._build()
-            if keep is not None and self.master is not None and keep[1] > keep[0] and self.duration:
-                self.master.setXRange(*keep, padding=0)
         elif PREVIEW_ID in self.rows:
             self._set_curve(self.rows[PREVIEW_ID], curve)
 
@@ -274,12 +282,15 @@ class Timeline(QWidget):
             verdict = lab["verdict"]
             pen = pg.mkPen(QColor(row.colour), width=1,
                            style=Qt.PenStyle.DotLine if verdict == "reject" else Qt.PenStyle.SolidLine)
-            item = pg.LinearRegionItem((lab["start_s"], lab["end_s"]), movable=False,
+            item = pg.LinearRegionItem((lab["start_s"], lab["end_s"]), movable=True,
                                        brush=_brush_for(row.colour, verdict), pen=pen)
             item.setZValue(-5)
-            item.setToolTip(f"{verdict} · {lab['start_s']:.2f}–{lab['end_s']:.2f} s · {lab['source']}")
+            item.setToolTip(f"{verdict} · {lab['start_s']:.3f}–{lab['end_s']:.3f} s · {lab['source']}\n"
+                            "drag an edge (or the bout) to move it")
             item.label_id = lab["id"]
             item.verdict = verdict
+            item.sigRegionChangeFinished.connect(
+                lambda it=item: self.boutMoved.emit(it.label_id, *map(float, it.getRegion())))
             row.plot.addItem(item, ignoreBounds=True)
             row.bouts.append(item)
 
@@ -288,13 +299,6 @@ class Timeline(QWidget):
         self.heat_playhead.setValue(t)
         for row in self.rows.values():
             row.playhead.setValue(t)
-        # follow the playhead when it leaves the visible range
-        if self.master is not None and self.duration:
-            a, b = self.master.viewRange()[0]
-            if not a <= t <= b and b > a:
-                w = b - a
-                start = min(max(0.0, t - 0.1 * w), max(0.0, self.duration - w))
-                self.master.setXRange(start, start + w, padding=0)
 
     def set_suggestion(self, s) -> None:
         """Outline the clip being reviewed (a Suggestion or None)."""
@@ -311,15 +315,6 @@ class Timeline(QWidget):
         item.setZValue(15)
         self.rows[s.behavior_id].plot.addItem(item, ignoreBounds=True)
         self._suggestion_item = item
-        if self.master is not None:
-            a, b = self.master.viewRange()[0]
-            if not (a <= s.start_s and s.end_s <= b):
-                w = max(b - a, 4 * (s.end_s - s.start_s))
-                c = (s.start_s + s.end_s) / 2
-                self.master.setXRange(max(0.0, c - w / 2), max(0.0, c - w / 2) + w, padding=0)
-
-    def zoom_fit(self) -> None:
-        self._apply_range(full=True)
 
     def visible_range(self) -> tuple[float, float]:
         if self.master is None:
@@ -327,9 +322,15 @@ class Timeline(QWidget):
         a, b = self.master.viewRange()[0]
         return float(a), float(b)
 
-    def set_range(self, a: float, b: float) -> None:
-        if self.master is not None:
-            self.master.setXRange(a, b, padding=0)
+    def overview_range(self) -> tuple[float, float]:
+        """The overview ruler's scale (the whole video)."""
+        a, b = self.heat.viewRange()[0]
+        return float(a), float(b)
+
+    def set_range(self, a: float | None, b: float | None = None) -> None:
+        """Show [a, b] on the rows (None: the whole video); the view state calls this."""
+        self._range = (float(a), float(b)) if a is not None and b is not None and b > a else None
+        self._apply_range()
 
     def curve_data(self, behavior_id: int) -> tuple[np.ndarray, np.ndarray]:
         """The x (seconds) and y (score) drawn for a behaviour (for tests and inspection)."""
@@ -348,7 +349,6 @@ class Timeline(QWidget):
         row.curve.setFillLevel(lo - pad)
         row.curve.setData(x, y)
         row.view.setYRange(lo - pad, hi + pad, padding=0)
-        row.view.setLimits(xMin=0, xMax=max(self.duration, float(curve.ends[-1])), minXRange=0.05)
 
     def _update_heat(self) -> None:
         mats = []
@@ -393,35 +393,37 @@ class Timeline(QWidget):
         if self._suggestion is not None:
             self.set_suggestion(self._suggestion)
 
-    def _apply_range(self, full: bool = False) -> None:
+    def _apply_range(self) -> None:
+        """Render the duration (overview scale, row limits) and the visible range."""
         d = self.duration if self.duration > 0 else 1.0
-        self.heat.setXRange(0, d, padding=0)
-        self.heat_view.setLimits(xMin=0, xMax=d)
-        if self.master is not None and full:
-            self.master.vb.setLimits(xMin=0, xMax=d, minXRange=0.05)
-            self.master.setXRange(0, d, padding=0)
-        self._sync_heat_range()
-
-    def _detail_range_changed(self, *_):
-        self._sync_heat_range()
-
-    def _sync_heat_range(self) -> None:
-        if self._syncing:
-            return
+        a, b = self._range or (0.0, d)
         self._syncing = True
         try:
-            a, b = self.visible_range() if self.master is not None else (0.0, self.duration or 1.0)
+            self.heat.setXRange(0, d, padding=0)
+            self.heat_view.setLimits(xMin=0, xMax=d)
+            if self.master is not None:
+                for row in self.rows.values():
+                    row.view.setLimits(xMin=0, xMax=d, minXRange=0.05)
+                self.master.setXRange(a, b, padding=0)
             self.heat_range.setRegion((a, b))
         finally:
             self._syncing = False
 
+    def _detail_range_changed(self, *_):
+        """The rows' range moved: by the user (report it) or by set_range (nothing to do)."""
+        if self._syncing or self.master is None:
+            return
+        a, b = self.visible_range()
+        self._syncing = True
+        try:
+            self.heat_range.setRegion((a, b))
+        finally:
+            self._syncing = False
+        self.rangeChanged.emit(a, b)
+
     def _heat_range_moved(self) -> None:
         if self._syncing or self.master is None:
             return
-        self._syncing = True
-        try:
-            a, b = self.heat_range.getRegion()
-            if b > a:
-                self.master.setXRange(a, b, padding=0)
-        finally:
-            self._syncing = False
+        a, b = self.heat_range.getRegion()
+        if b > a:
+            self.rangeChanged.emit(float(a), float(b))

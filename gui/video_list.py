@@ -74,6 +74,16 @@ class VideoList(QWidget):
             self._filling = False
         self.hint.setVisible(not videos)
 
+    def set_current(self, video_id: int | None) -> None:
+        """Mark the video on screen (without reporting it back as a choice)."""
+        it = self._items.get(video_id) if video_id is not None else None
+        if it is not self.tree.currentItem():
+            self._filling = True
+            try:
+                self.tree.setCurrentItem(it)
+            finally:
+                self._filling = False
+
     def set_status(self, video_id: int, status) -> None:
         it = self._items.get(video_id)
         if it is not None:

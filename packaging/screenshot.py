@@ -46,7 +46,7 @@ def main(argv=None) -> int:
 
     from ethoscout.core.model.random_init import build_random_xclip
     from ethoscout.gui import commands as C
-    from ethoscout.gui.app import make_app, make_window
+    from ethoscout.gui.application import make_app, make_window
     from ethoscout.gui.prefs import Prefs
 
     tmp = Path(tempfile.mkdtemp(prefix="ethoscout-demo-"))

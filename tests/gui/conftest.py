@@ -72,7 +72,7 @@ def make_window(qtbot, settings, dialogs, prefs):
     """make_window(prefs=None) -> MainWindow; closed (and its threads stopped) after the test."""
     from ethoscout.gui.bridge import GuiPoster
     from ethoscout.gui.main_window import MainWindow
-    from ethoscout.gui.session import Session
+    from ethoscout.gui.app import Session
 
     made = []
 

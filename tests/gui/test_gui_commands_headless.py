@@ -5,7 +5,7 @@ import sqlite3
 
 from ethoscout.gui import commands as C
 from ethoscout.gui.prefs import Prefs
-from ethoscout.gui.session import CallQueue, Session
+from ethoscout.gui.app import CallQueue, Session
 
 from .conftest import SPEC
 
@@ -21,10 +21,13 @@ def test_commands_without_a_window(indexed_project, tiny_model_dir, tmp_path):
         assert post.drain(lambda: all(st.state == "indexed" for st in s.video_status.values()))
         b = C.AddBehavior("a bright square").do(s)
         assert post.drain(lambda: s.current_suggestion is not None)
-        first = s.current_suggestion
+        # the first key shows the clip and stores nothing: answers are for what is on screen
+        first = C.Answer("accept").do(s)
+        assert s.clip == first and s.current_video_id == first.video_id
+        con = sqlite3.connect(indexed_project / "project.sqlite")
+        assert con.execute("SELECT COUNT(*) FROM labels").fetchone() == (0,)
         C.Answer("accept").do(s)
         C.Answer("reject").do(s)
-        con = sqlite3.connect(indexed_project / "project.sqlite")
         got = con.execute("SELECT verdict, source, behavior_id, start_s FROM labels ORDER BY id").fetchall()
         assert got[0] == ("accept", "suggestion", b["id"], first.start_s) and got[1][0] == "reject"
         assert C.Undo().do(s).startswith("reject a bright square")

@@ -24,6 +24,7 @@ def test_gui_remapped_shortcut_works_and_is_remembered(qtbot, open_window, make_
     b = w.run(C.AddBehavior("square"))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    w.next_suggestion()  # review starts: the first clip plays
     w.apply_prefs(replace(w.session.prefs, shortcuts={"accept": "Y"}))
     assert w.actions_["accept"].shortcut() == QKeySequence("Y")
     assert "<b>Y</b></td><td>Accept the suggestion" in shortcuts_html(w.session.prefs)

@@ -19,25 +19,32 @@ def rows(project_dir, sql, params=()):
         con.close()
 
 
-def add_scored_behavior(qtbot, w, text="a bright square"):
+def add_scored_behavior(qtbot, w, text="a bright square", review=True):
+    """A behaviour with its curve; with ``review``, its first clip on screen (N)."""
     b = w.run(C.AddBehavior(text))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    if review:
+        w.next_suggestion()
+        assert w.session.clip is not None
     return b
 
 
 def test_gui_accept_reject_commit_before_next_clip(qtbot, open_window, indexed_project):
     w = open_window
-    b = add_scored_behavior(qtbot, w)
-    first = w.session.current_suggestion
-    assert first.behavior_id == b["id"]
+    b = add_scored_behavior(qtbot, w, review=False)
+    # nothing plays yet: the first A shows the clip and stores nothing
+    w.answer("accept")
+    first = w.session.clip
+    assert first.behavior_id == b["id"] and w.player.loop == (first.start_s, first.end_s)
+    assert rows(indexed_project, "SELECT COUNT(*) FROM labels") == [(0,)]
 
     w.answer("accept")
     # committed before the next clip shows: another connection sees the row now
     got = rows(indexed_project, "SELECT verdict, source, score, start_s, end_s, adapter_version, behavior_id "
                                 "FROM labels")
     assert got == [("accept", "suggestion", first.score, first.start_s, first.end_s, None, b["id"])]
-    second = w.session.current_suggestion
+    second = w.session.clip
     assert second is not None and second.key() != first.key()
     # the next suggestion plays at once: looped, playhead inside it
     assert w.player.loop == (second.start_s, second.end_s) and w.player.playing
@@ -143,14 +150,14 @@ def test_gui_exports(qtbot, open_window, indexed_project, tmp_path):
 
 def test_gui_choosing_a_suggestion_seeks_and_loops(qtbot, open_window):
     w = open_window
-    add_scored_behavior(qtbot, w)
+    add_scored_behavior(qtbot, w, review=False)
     assert not w.player.playing  # nothing plays until the user starts reviewing
     assert len(w.session.suggestions) >= 3
     third = w.session.suggestions[2]
     item = w.suggestions_panel.list.item(2)
     rect = w.suggestions_panel.list.visualItemRect(item)
     qtbot.mouseClick(w.suggestions_panel.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert w.session.current_suggestion.key() == third.key()
+    assert w.session.clip.key() == third.key()
     assert w.player.loop == (third.start_s, third.end_s) and w.player.playing
     assert w.player.index == w.player.info.frame_at(third.start_s)
     # it loops: after its end, playback returns to its start

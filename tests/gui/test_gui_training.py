@@ -17,6 +17,7 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
     b = w.run(C.AddBehavior("a bright square"))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    w.next_suggestion()  # review starts: the first clip plays
     vid = w.session.current_video_id
     before = w.session.curves[vid][b["id"]].scores.copy()
     for verdict in ("accept", "reject", "accept", "reject"):
@@ -40,12 +41,13 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
     assert map_y is None or np.all((map_y >= 0) & (map_y <= 1))
     assert w.training.table.rowCount() == 1 and w.training.table.item(0, 0).text() == f"v{version}"
     assert w.training.train_button.isEnabled()
-    # the session uses the new adapter: curves rescored, suggestions say so
-    assert w.session.adapter_version == version
+    # the session uses the new adapter once it loaded: curves rescored, suggestions say so
+    qtbot.waitUntil(lambda: w.session.adapter_version == version, timeout=30000)
     qtbot.waitUntil(lambda: not np.allclose(w.session.curves[vid][b["id"]].scores, before), timeout=60000)
     assert f"adapter v{version}" in w.suggestions_panel.title.text()
     # answers from now on record the adapter version
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    w.next_suggestion()  # review starts: the first clip plays
     w.answer("accept")
     con = sqlite3.connect(indexed_project / "project.sqlite")
     last = con.execute("SELECT adapter_version FROM labels ORDER BY id DESC LIMIT 1").fetchone()
@@ -54,7 +56,7 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
     assert last == (version,) and runs == [("done", version)]
     # rolling back to the base model is one click
     w.training.useRequested.emit(None)
-    assert w.session.adapter_version is None
+    qtbot.waitUntil(lambda: w.session.adapter_version is None, timeout=30000)
 
 
 def test_gui_training_needs_answers_and_can_be_stopped(qtbot, open_window):
@@ -64,6 +66,7 @@ def test_gui_training_needs_answers_and_can_be_stopped(qtbot, open_window):
     b = w.run(C.AddBehavior("square"))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
+    w.next_suggestion()  # review starts: the first clip plays
     w.answer("accept")
     w.answer("reject")
     finished = []

@@ -12,7 +12,7 @@ from ethoscout.core.errors import EthoscoutError
 from .bridge import GuiPoster
 from .main_window import MainWindow
 from .prefs import load_prefs
-from .session import Session
+from .app import Session
 from .theme import app_icon, apply_theme
 
 ORG, APP = "ethoscout", "ethoscout"

@@ -1,0 +1,351 @@
+"""Review: what is on screen (video, visible range, clip under review), suggestions and
+answers, behaviours, labels, coding by key, undo.
+
+Invariants kept here (and nowhere else):
+- the clip under review is on the current video; showing another video ends the review;
+- the visible range lies inside the current video and contains the clip under review;
+- an answer is stored for exactly the clip under review; with none on screen, A / R / S / N
+  show the next clip and store nothing;
+- stored times are those of frames (the frame on screen at a time, by presentation timestamp).
+"""
+from __future__ import annotations
+
+from ethoscout.core.data.errors import ProjectError
+
+from .base import SessionBase
+from .suggestions import Suggestion, suggest_clips
+
+ANSWERS = ("accept", "reject", "skip")
+MIN_VISIBLE_S = 0.05
+
+
+class ReviewMixin(SessionBase):
+
+    # ---- what is on screen -----------------------------------------------------------------
+
+    def duration(self, video_id: int | None = None) -> float:
+        vid = self.view.video_id if video_id is None else video_id
+        try:
+            return float(self.video(vid)["duration_s"]) if vid is not None else 0.0
+        except ProjectError:
+            return 0.0
+
+    def show_video(self, video_id: int | None, visible: tuple[float, float] | None = None) -> None:
+        """Put a video on screen: the whole video visible unless ``visible`` is given. A clip
+        under review on another video stops being reviewed, unfinished coded events too."""
+        if video_id != self.view.video_id:
+            if self.view.clip is not None and self.view.clip.video_id != video_id:
+                self.view.clip = None
+            if self.view.coding:
+                names = ", ".join(self.behavior(b)["name"] for b, _ in self.view.coding)
+                self.view.coding = ()
+                self.message("info", f"unfinished event(s) dropped when leaving the video: {names}")
+            self.view.video_id = video_id
+            self.set_visible(*(visible or (0.0, self.duration())))
+            if self.preview_text:
+                self.set_preview(self.preview_text)
+        elif visible is not None:
+            self.set_visible(*visible)
+
+    def select_video(self, video_id: int | None) -> None:
+        self.show_video(video_id)
+
+    def set_visible(self, a: float, b: float) -> None:
+        """The timeline's time range, kept inside the video (the timeline reports pans/zooms here)."""
+        d = self.duration()
+        if self.view.video_id is None or d <= 0:
+            self.view.visible = None
+            return
+        a, b = sorted((float(a), float(b)))
+        w = min(max(b - a, MIN_VISIBLE_S), d)
+        a = min(max(a, 0.0), d - w)
+        self.view.visible = (a, a + w)
+
+    def zoom_fit(self) -> None:
+        self.set_visible(0.0, self.duration())
+
+    def follow(self, t: float) -> None:
+        """Keep the playhead at ``t`` visible: page the range when it leaves it."""
+        vis = self.view.visible
+        if vis is None or vis[0] <= t <= vis[1]:
+            return
+        w = vis[1] - vis[0]
+        self.set_visible(t - 0.1 * w, t + 0.9 * w)
+
+    def _reveal(self, a: float, b: float) -> None:
+        vis = self.view.visible
+        if vis is not None and vis[0] <= a and b <= vis[1]:
+            return
+        w = max(vis[1] - vis[0] if vis else 0.0, 4 * (b - a))
+        c = (a + b) / 2
+        self.set_visible(c - w / 2, c + w / 2)
+
+    def stop_review(self) -> None:
+        """The player leaves the clip (a seek, a click on the timeline)."""
+        self.view.clip = None
+
+    def review(self, clip: Suggestion | None) -> Suggestion | None:
+        """Put ``clip`` on screen as the clip under review (its video, its range)."""
+        if clip is None:
+            self.view.clip = None
+            return None
+        if clip.video_id != self.view.video_id:
+            self.view.clip = None
+            self.show_video(clip.video_id)
+        self._reveal(clip.start_s, clip.end_s)
+        if self.view.behavior_id != clip.behavior_id:
+            self.view.behavior_id = clip.behavior_id
+        self.view.clip = clip
+        return clip
+
+    # ---- suggestions -----------------------------------------------------------------------
+
+    def next_clip(self) -> Suggestion | None:
+        """The clip the review shows next: the best one on the current video, else the best."""
+        here = [s for s in self.suggestions if s.video_id == self.view.video_id]
+        return (here or self.suggestions or [None])[0]
+
+    def refresh_suggestions(self, keep_current: bool = True) -> list[Suggestion]:
+        """Rank the current behaviour's clips again (after new curves or answers). The clip
+        under review stays on screen whatever the new ranking."""
+        bid = self.view.behavior_id
+        if self.scope is None:
+            return []
+        if bid is None:
+            self.scope.suggestions = []
+        else:
+            curves = {vid: (c.starts, c.ends, c.scores) for vid, per in self.curves.items()
+                      for b, c in per.items() if b == bid}
+            videos = {v["id"]: v for v in self.videos}
+            clip = self.view.clip
+            skip = set(self.skipped) | ({clip.key()} if clip is not None else set())
+            self.scope.suggestions = suggest_clips(curves, bid, self.project.labels(behavior=bid), videos,
+                                                   skip=skip)
+        self.events.emit("suggestions")
+        return self.suggestions
+
+    def select_behavior(self, behavior_id: int | None) -> None:
+        if behavior_id != self.view.behavior_id:
+            if self.view.clip is not None and self.view.clip.behavior_id != behavior_id:
+                self.view.clip = None
+            self.view.behavior_id = behavior_id
+            self.refresh_suggestions()
+
+    def answer(self, verdict: str) -> Suggestion | None:
+        """Accept, reject or skip the clip under review (committed before this returns), then
+        show the next clip. With no clip under review, show one and store nothing. Returns the
+        clip now under review."""
+        if verdict not in ANSWERS:
+            raise ValueError(f"answer must be one of {ANSWERS}")
+        clip = self.view.clip
+        if clip is None:
+            return self.review(self.next_clip())
+        if verdict == "skip":
+            self.skipped.add(clip.key())
+        else:
+            self._need_project().add_label(clip.video_id, clip.behavior_id, clip.start_s, clip.end_s, verdict,
+                                           source="suggestion", score=clip.score,
+                                           adapter_version=self.view.model.adapter_version if self.view.model else None,
+                                           model_id=self.prefs.model)
+        self.scope.suggestions = [s for s in self.suggestions if s.key() != clip.key()]
+        self.view.clip = None
+        if verdict != "skip":
+            self.events.emit("labels")
+            self.refresh_suggestions()
+        else:
+            self.events.emit("suggestions")
+        return self.review(self.next_clip())
+
+    def next_suggestion(self) -> Suggestion | None:
+        """Show the next clip without answering this one (it goes to the back of the list)."""
+        clip = self.view.clip
+        if clip is None:
+            return self.review(self.next_clip())
+        rest = [s for s in self.suggestions if s.key() != clip.key()]
+        nxt = next((s for s in rest if s.video_id == clip.video_id), rest[0] if rest else None)
+        if nxt is None:
+            return clip
+        self.scope.suggestions = rest + [clip]
+        self.events.emit("suggestions")
+        return self.review(nxt)
+
+    def choose_suggestion(self, index: int) -> Suggestion | None:
+        if 0 <= index < len(self.suggestions):
+            return self.review(self.suggestions[index])
+        return self.view.clip
+
+    # ---- behaviours ------------------------------------------------------------------------
+
+    def reserved_keys(self) -> dict[str, str]:
+        """Single keys the window already uses (review, playback): {key: what it does}."""
+        from ..prefs import DEFAULT_SHORTCUTS
+
+        return {self.prefs.shortcut(a).lower(): what for a, (_k, what) in DEFAULT_SHORTCUTS.items()
+                if len(self.prefs.shortcut(a)) == 1}
+
+    def _check_key(self, key: str | None, behavior_id: int | None = None) -> str | None:
+        key = (key or "").strip()
+        if not key:
+            return None
+        if len(key) != 1 or not key.isprintable() or key.isspace():
+            raise ProjectError("behaviour key", f"{key!r} is not a single character key")
+        taken = self.reserved_keys().get(key.lower())
+        if taken:
+            raise ProjectError("behaviour key", f"“{key}” is the key for “{taken}”; choose another "
+                                                "(review and playback keys stay theirs)")
+        for b in self.behaviors:
+            if b["id"] != behavior_id and (b.get("key") or "").lower() == key.lower():
+                raise ProjectError("behaviour key", f"“{key}” already codes “{b['name']}”")
+        return key
+
+    def add_behavior(self, text: str, prompts: list[str] | None = None, key: str | None = None,
+                     colour: str | None = None, kind: str = "state") -> dict:
+        name = " ".join(str(text).split())
+        if not name:
+            raise ProjectError("ethoscout", "describe the behaviour in words, e.g. \"mouse rearing against the wall\"")
+        key = self._check_key(key)
+        b = self._need_project().add_behavior(name, prompts=prompts or [name], key=key, colour=colour, kind=kind)
+        self.scope.behaviors = self.project.behaviors()
+        self.events.emit("behaviors")
+        if self.preview_text and " ".join(self.preview_text.split()) == name:
+            # the curve typed so far becomes the behaviour's: no flicker, no wait
+            for vid, c in self.preview.items():
+                self.curves.setdefault(vid, {})[b["id"]] = c
+            self.events.emit("curves")
+        self.clear_preview()
+        self.select_behavior(b["id"])
+        self.refresh_scores()
+        return b
+
+    def update_behavior(self, behavior_id: int, **fields) -> dict:
+        old = self.behavior(behavior_id)
+        if "key" in fields:
+            fields["key"] = self._check_key(fields["key"], behavior_id) or ""
+        b = self._need_project().update_behavior(behavior_id, **fields)
+        self.scope.behaviors = self.project.behaviors()
+        self.events.emit("behaviors")
+        if b["prompts"] != old["prompts"]:
+            self.refresh_scores()
+        self.events.emit("labels")
+        return b
+
+    def delete_behavior(self, behavior_id: int) -> int:
+        n = self._need_project().delete_behavior(behavior_id)
+        self.scope.behaviors = self.project.behaviors()
+        for per in self.curves.values():
+            per.pop(behavior_id, None)
+        self.view.coding = tuple(c for c in self.view.coding if c[0] != behavior_id)
+        if self.view.behavior_id == behavior_id:
+            self.view.clip = None
+            self.view.behavior_id = self.behaviors[0]["id"] if self.behaviors else None
+        self.events.emit("behaviors")
+        self.events.emit("labels")
+        self.events.emit("curves")
+        self.refresh_suggestions()
+        return n
+
+    # ---- labels ----------------------------------------------------------------------------
+
+    def labels(self, video_id: int | None = None) -> list[dict]:
+        return self.project.labels(video=video_id) if self.project is not None else []
+
+    def snap(self, video_id: int, t: float) -> float:
+        """The start time of the frame on screen at ``t``."""
+        info = self.project.video_timing(video_id)
+        return info.time_of(info.frame_at(max(0.0, float(t))))
+
+    def _frame_span(self, video_id: int, a: float, b: float) -> tuple[float, float]:
+        """[a, b] snapped to frames; a span within one frame becomes that frame."""
+        info = self.project.video_timing(video_id)
+        i, j = sorted((info.frame_at(max(0.0, a)), info.frame_at(max(0.0, b))))
+        start = info.time_of(i)
+        end = info.time_of(j) if j > i else (info.time_of(i + 1) if i + 1 < info.frame_count
+                                             else info.duration_s)
+        return start, end
+
+    def add_manual_label(self, video_id: int, behavior_id: int, start_s: float, end_s: float,
+                         verdict: str = "manual") -> int:
+        a, b = self._frame_span(video_id, *sorted((float(start_s), float(end_s))))
+        lid = self._need_project().add_label(video_id, behavior_id, a, b, verdict, source="manual")
+        self.events.emit("labels")
+        return lid
+
+    def move_label(self, label_id: int, start_s: float, end_s: float) -> dict:
+        """A bout's edges dragged on the timeline: new times snapped to frames."""
+        lab = self._need_project().label(label_id)
+        a, b = self._frame_span(lab["video_id"], *sorted((float(start_s), float(end_s))))
+        return self.update_label(label_id, start_s=a, end_s=b)
+
+    def update_label(self, label_id: int, **fields) -> dict:
+        row = self._need_project().update_label(label_id, **fields)
+        self.events.emit("labels")
+        return row
+
+    def delete_label(self, label_id: int) -> None:
+        self.delete_labels([label_id])
+
+    def delete_labels(self, label_ids: list[int]) -> int:
+        """Delete labels in one transaction: one undo step brings them all back."""
+        p = self._need_project()
+        ids = list(label_ids)
+        if len(ids) == 1:
+            p.delete_label(ids[0])
+        elif ids:
+            with p.action(f"delete {len(ids)} labels"):
+                for lid in ids:
+                    p.delete_label(lid)
+        self.events.emit("labels")
+        self.refresh_suggestions()
+        return len(ids)
+
+    # ---- coding by key ---------------------------------------------------------------------
+
+    def behavior_for_key(self, key: str) -> dict | None:
+        key = (key or "").lower()
+        return next((b for b in self.behaviors if key and (b.get("key") or "").lower() == key), None)
+
+    def code(self, behavior_id: int, t: float) -> int | None:
+        """A behaviour's key pressed with the frame at ``t`` on screen. A point event is stored
+        at once (that frame); a state event starts here and is stored when the key is pressed
+        again. Returns the label id when one was stored."""
+        vid = self.view.video_id
+        if vid is None:
+            raise ProjectError("coding", "no video on screen")
+        b = self.behavior(behavior_id)
+        t = self.snap(vid, t)
+        if b.get("kind") == "point":
+            return self.add_manual_label(vid, behavior_id, t, t)
+        open_ = dict(self.view.coding)
+        if behavior_id not in open_:
+            self.view.coding = self.view.coding + ((behavior_id, t),)
+            return None
+        start = open_.pop(behavior_id)
+        self.view.coding = tuple(open_.items())
+        return self.add_manual_label(vid, behavior_id, start, t)
+
+    # ---- undo ------------------------------------------------------------------------------
+
+    def undo(self) -> str | None:
+        return self._replay(self._need_project().undo)
+
+    def redo(self) -> str | None:
+        return self._replay(self._need_project().redo)
+
+    def _replay(self, step) -> str | None:
+        before = [(b["id"], b["prompts"]) for b in self.behaviors]
+        what = step()
+        if what is None:
+            return None
+        self.reload()
+        ids = {b["id"] for b in self.behaviors}
+        if self.view.clip is not None and self.view.clip.behavior_id not in ids:
+            self.view.clip = None
+        if self.view.behavior_id not in ids:
+            self.view.behavior_id = self.behaviors[0]["id"] if self.behaviors else None
+        self.events.emit("behaviors")
+        self.events.emit("labels")
+        self.events.emit("videos")
+        if [(b["id"], b["prompts"]) for b in self.behaviors] != before:
+            self.refresh_scores()
+        self.refresh_suggestions()
+        return what

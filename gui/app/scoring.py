@@ -1,0 +1,77 @@
+"""Scoring: behaviour curves on every indexed video, and the curve of text being typed."""
+from __future__ import annotations
+
+import numpy as np
+
+from ethoscout.core.jobs import DONE, Job, score_job
+
+from .base import SessionBase
+from .state import Curve, VideoStatus
+
+PREVIEW = "__preview__"
+
+
+def _curve(data, col: int) -> Curve:
+    return Curve(np.asarray(data.starts, float), np.asarray(data.ends, float), np.asarray(data.scores[:, col], float))
+
+
+class ScoringMixin(SessionBase):
+
+    def _indexed_fingerprints(self) -> dict[str, int]:
+        return {v["fingerprint"]: v["id"] for v in self.videos
+                if self.video_status.get(v["id"], VideoStatus()).state == "indexed"}
+
+    def refresh_scores(self) -> Job | None:
+        """Score every behaviour on every indexed video (replaces a queued request)."""
+        if self.scope is None or not self.behaviors or not self._indexed_fingerprints():
+            return None
+        queries = {b["id"]: b["prompts"] or [b["name"]] for b in self.behaviors}
+
+        def done(job):
+            if job.status != DONE:
+                return
+            fps = {v["fingerprint"]: v["id"] for v in self.videos}
+            for fp, data in job.result.items():
+                vid = fps.get(fp)
+                if vid is None:
+                    continue
+                per = self.curves.setdefault(vid, {})
+                for col, bid in enumerate(data.keys):
+                    per[bid] = _curve(data, col)
+            self.events.emit("curves")
+            self.refresh_suggestions()
+
+        return self._submit(self.service, score_job, self.scope.folder, queries, self.prefs.spec(),
+                            label="scoring behaviours", kind="score", on_done=done, key="score")
+
+    def set_preview(self, text: str) -> Job | None:
+        """Score typed text on the current video (the caller debounces keystrokes)."""
+        self.preview_text = text
+        text = " ".join(text.split())
+        v = self.current_video
+        if not text or self.scope is None or v is None or \
+                self.video_status.get(v["id"], VideoStatus()).state != "indexed":
+            if self.preview:
+                self.preview.clear()
+            self.events.emit("preview")
+            return None
+
+        def done(job):
+            if job.status != DONE or self.preview_text.split() != text.split():
+                return
+            self.preview.clear()
+            fps = {x["fingerprint"]: x["id"] for x in self.videos}
+            for fp, data in job.result.items():
+                if fp in fps:
+                    self.preview[fps[fp]] = _curve(data, 0)
+            self.events.emit("preview")
+
+        return self._submit(self.service, score_job, self.scope.folder, {PREVIEW: [text]}, self.prefs.spec(),
+                            [v["fingerprint"]], label="scoring typed text", kind="preview",
+                            on_done=done, key="preview")
+
+    def clear_preview(self) -> None:
+        self.preview_text = ""
+        if self.preview:
+            self.preview.clear()
+        self.events.emit("preview")

@@ -1,0 +1,11 @@
+"""The session: one object combining the project lifecycle, scoring, review and models."""
+from __future__ import annotations
+
+from .lifecycle import LifecycleMixin
+from .models import ModelsMixin
+from .review import ReviewMixin
+from .scoring import ScoringMixin
+
+
+class Session(LifecycleMixin, ScoringMixin, ReviewMixin, ModelsMixin):
+    """The desktop app's state and actions, without Qt (see the package docstring)."""
