@@ -10,6 +10,7 @@ import sys
 import warnings
 
 from .errors import EthoscoutError
+from .options import OneLineParser, OptionError
 
 COMMAND_MODULES = (
     "ethoscout.core.engine_commands",
@@ -39,10 +40,10 @@ def with_defaults_in_help(parser: argparse.ArgumentParser) -> None:
                 with_defaults_in_help(sub)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> OneLineParser:
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ethoscout",
         description="Find animal behaviours in video with X-CLIP. "
         "Run without a command (or with a project folder) to open the desktop app.",
@@ -64,12 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     # Library deprecation notices are for developers, not for someone scoring videos.
     warnings.filterwarnings("ignore", category=FutureWarning)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a refused value (one line already printed)
+        return e.code if isinstance(e.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
+    except OptionError as e:  # a value refused once the project or model is known
+        print(f"ethoscout: error: argument {e}", file=sys.stderr)
+        return 2
     except EthoscoutError as e:
         print(f"ethoscout: error: {e}", file=sys.stderr)
         return 1

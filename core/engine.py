@@ -15,6 +15,7 @@ import numpy as np
 from .data.export import SCORE_COLUMNS, window_score_rows
 from .data.project import Project
 from .errors import EthoscoutError
+from .options import OptionError
 from .model.cache import CacheKey, FeatureCache, FeatureStore
 from .model.loading import DEFAULT_MODEL, LoadedModel, load_xclip
 from .model.query import QueryScorer
@@ -79,8 +80,12 @@ def project_spec(project: str | Path | Project, spec: WindowSpec | None) -> Wind
 
 
 def resolve_spec(spec: WindowSpec | None, loaded: LoadedModel) -> WindowSpec:
-    """No spec, or frames 0, takes T from the checkpoint."""
+    """No spec, or frames 0, takes T from the checkpoint; any other count is refused before
+    work starts (the multi-frame transformer has one position per checkpoint frame)."""
     spec = spec if spec is not None else WindowSpec(frames=0)
+    if spec.frames and spec.frames != loaded.num_frames:
+        raise OptionError("--frames", f"{spec.frames} frames per window, but {loaded.name} takes exactly "
+                                      f"{loaded.num_frames} (give {loaded.num_frames} or leave it out)")
     return spec if spec.frames else replace(spec, frames=loaded.num_frames)
 
 
@@ -169,13 +174,17 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
                  batch_size: int = 4, on_progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None, cache_dtype: str = "float16") -> list[IndexResult]:
     """Index each video and add it to the project database; a bad file becomes an error
-    result and the others go on."""
-    db = open_or_create(project)
+    result and the others go on. The project (created if missing), its videos and its model
+    and window settings change only for videos that were indexed: a run that fails leaves
+    the project as it was."""
     loaded = as_loaded(model, device)
-    spec = resolve_spec(project_spec(db, spec), loaded)
-    backend = make_vision_backend(loaded, runtime)
-    db.set_setting("model", loaded.name)
-    db.set_setting("window_spec", spec.to_dict())
+    spec = resolve_spec(project_spec(project, spec), loaded)
+    try:
+        backend = make_vision_backend(loaded, runtime)
+    except ValueError as e:  # a runtime this machine can't run
+        raise OptionError("--runtime", str(e)) from None
+    folder = project.folder if isinstance(project, Project) else Path(project)
+    db: Project | None = None
     results = []
     for p in paths:
         if cancel is not None and cancel.cancelled:
@@ -183,11 +192,19 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
             continue
         try:
             info = probe_video(p)
-            db.add_video(p, info=info)
-            results.append(index_video(db.folder, p, loaded, spec, backend, batch_size, on_progress, cancel,
-                                       info=info, cache_dtype=cache_dtype))
+            result = index_video(folder, p, loaded, spec, backend, batch_size, on_progress, cancel,
+                                 info=info, cache_dtype=cache_dtype)
         except VideoError as e:
             results.append(IndexResult(str(p), "error", str(e)))
+            continue
+        if db is None:
+            db = open_or_create(project)
+            db.set_setting("model", loaded.name)
+            db.set_setting("window_spec", spec.to_dict())
+        db.add_video(p, info=info)
+        results.append(result)
+    if db is not None and db is not project:
+        db.close()
     return results
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import options as opt
 from .model.loading import DEFAULT_MODEL
+from .model.runtime import RUNTIMES
 from .video.windows import SCHEMES, WindowSpec
 
 
 def add_model_args(p, model_help: str = "hub id or local folder of an X-CLIP checkpoint") -> None:
     p.add_argument("--model", default=None, help=f"{model_help} (default: the project's, else {DEFAULT_MODEL})")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    p.add_argument("--device", type=opt.device, default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
 
 
 def add_spec_args(p) -> None:
-    p.add_argument("--span", type=float, default=None, help="window length in seconds (default 2)")
-    p.add_argument("--stride", type=float, default=None, help="seconds between window starts (default 1)")
-    p.add_argument("--frames", type=int, default=None, help="frames per window (default: the checkpoint's)")
+    p.add_argument("--span", type=opt.SPAN, default=None, help="window length in seconds (default 2)")
+    p.add_argument("--stride", type=opt.STRIDE, default=None, help="seconds between window starts (default 1)")
+    p.add_argument("--frames", type=opt.FRAMES, default=None,
+                   help="frames per window: the checkpoint's own count (default, or 0)")
     p.add_argument("--scheme", choices=SCHEMES, default=None, help="frame sampling in a window (default sparse)")
 
 
@@ -29,9 +32,15 @@ def spec_from_args(args) -> WindowSpec | None:
 
 
 def tqdm_progress():
+    """A progress callback drawing one bar per video; ``update.close()`` ends every bar so
+    a message printed afterwards gets its own line."""
     from tqdm import tqdm
 
     bars = {}
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
 
     def update(p):
         bar = bars.get(p.item)
@@ -41,6 +50,7 @@ def tqdm_progress():
         bar.update(p.done - bar.n)
         if p.done >= p.total:
             bar.close()
+    update.close = close
     return update
 
 
@@ -49,10 +59,14 @@ def run_index(args) -> int:
 
     from .engine import project_model
 
-    results = index_videos(args.project, args.videos, model=project_model(args.project, args.model),
-                           spec=spec_from_args(args),
-                           device=args.device, runtime=args.runtime, batch_size=args.batch_size,
-                           on_progress=tqdm_progress())
+    progress = tqdm_progress()
+    try:
+        results = index_videos(args.project, args.videos, model=project_model(args.project, args.model),
+                               spec=spec_from_args(args),
+                               device=args.device, runtime=args.runtime, batch_size=args.batch_size,
+                               on_progress=progress)
+    finally:
+        progress.close()
     failed = 0
     for r in results:
         if r.status == "error":
@@ -105,13 +119,15 @@ def register(sub) -> None:
     p.add_argument("videos", nargs="+", help="video files")
     add_model_args(p)
     add_spec_args(p)
-    p.add_argument("--runtime", default="auto", help="auto, torch, torch-bf16, ort, ort-int8 ...")
-    p.add_argument("--batch-size", type=int, default=4, help="windows per model call")
+    p.add_argument("--runtime", type=str.lower, choices=RUNTIMES, default="auto", metavar="RUNTIME",
+                   help=f"one of {', '.join(RUNTIMES)} (default auto)")
+    p.add_argument("--batch-size", type=opt.BATCH, default=4, help="windows per model call")
     p.set_defaults(func=run_index)
 
     p = sub.add_parser("score", help="score behaviour texts against every indexed window")
     p.add_argument("--project", required=True, help="project folder with indexed videos")
-    p.add_argument("--query", action="append", default=[], help="a behaviour in words (repeatable; no default: give at least one)")
+    p.add_argument("--query", action="append", default=[], type=opt.text("query"),
+                   help="a behaviour in words (repeatable; no default: give at least one)")
     p.add_argument("--out", default=None, help="CSV file (default: standard output)")
     add_model_args(p)
     add_spec_args(p)
@@ -122,7 +138,7 @@ def register(sub) -> None:
     p.add_argument("out", help="folder to write (created if missing)")
     p.add_argument("--size", choices=["tiny", "base"], default="tiny",
                    help="tiny (fast tests) or base (the shape of xclip-base-patch32)")
-    p.add_argument("--frames", type=int, default=8, help="frames per window")
+    p.add_argument("--frames", type=opt.integer(1, 64), default=8, help="frames per window")
     p.add_argument("--tokenizer", default=None,
                    help="folder with CLIP tokenizer files to copy in (default: a minimal byte-level tokenizer)")
     p.set_defaults(func=run_random_model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .. import options as opt
 from .errors import ExportError
 from .project import Project
 
@@ -91,12 +92,28 @@ def cmd_behavior_delete(args) -> int:
 
 def cmd_label(args) -> int:
     with _project(args) as p:
+        if args.subject:
+            p.find_subject(args.subject)  # a typo must not create an animal, as for behaviours
         label_id = p.add_label(args.video, args.behavior, args.start, args.end, args.verdict,
                                subject=args.subject, annotator=args.annotator,
                                comment=args.comment, modifiers="; ".join(args.modifier or []))
         lab = p.label(label_id)
         print(f"label {label_id}: {lab['verdict']} {lab['behavior']} {lab['start_s']:.3f}–"
               f"{lab['end_s']:.3f} s (frames {lab['start_frame']}–{lab['end_frame']})")
+    return 0
+
+
+def cmd_subject_add(args) -> int:
+    with _project(args) as p:
+        s = p.add_subject(args.name, description=args.description, key=args.key)
+        print(f"subject {s['name']!r}")
+    return 0
+
+
+def cmd_subject_list(args) -> int:
+    with _project(args) as p:
+        for s in p.subjects():
+            print(f"{s['name']}\t{s['key'] or '-'}\t{s['description'] or ''}")
     return 0
 
 
@@ -168,7 +185,7 @@ def register(subparsers) -> None:
     behavior = subparsers.add_parser("behavior", help="define behaviours (the ethogram)")
     bsub = behavior.add_subparsers(dest="behavior_command", metavar="ACTION", required=True)
     badd = with_project(bsub.add_parser("add", help="add a behaviour"))
-    badd.add_argument("name", help="behaviour name")
+    badd.add_argument("name", type=opt.text("behaviour name", 200), help="behaviour name")
     badd.add_argument("--prompt", action="append",
                       help="text the model scores (repeat for several; default: the name)")
     badd.add_argument("--key", help="keyboard shortcut (default: none)")
@@ -186,13 +203,22 @@ def register(subparsers) -> None:
     bdel.add_argument("name", help="behaviour name")
     bdel.set_defaults(func=cmd_behavior_delete)
 
+    subject = subparsers.add_parser("subject", help="the animals a label can name")
+    ssub = subject.add_subparsers(dest="subject_command", metavar="ACTION", required=True)
+    sadd = with_project(ssub.add_parser("add", help="add a subject"))
+    sadd.add_argument("name", type=opt.text("subject name", 200))
+    sadd.add_argument("--key", help="keyboard shortcut")
+    sadd.add_argument("--description")
+    sadd.set_defaults(func=cmd_subject_add)
+    with_project(ssub.add_parser("list", help="list subjects")).set_defaults(func=cmd_subject_list)
+
     label = with_project(subparsers.add_parser("label", help="record one answer"))
     label.add_argument("--video", required=True, help="project video path or file name")
     label.add_argument("--behavior", required=True, help="behaviour name")
-    label.add_argument("--start", type=float, required=True, help="seconds")
-    label.add_argument("--end", type=float, required=True, help="seconds")
+    label.add_argument("--start", type=opt.TIME, required=True, help="seconds")
+    label.add_argument("--end", type=opt.TIME, required=True, help="seconds")
     label.add_argument("--verdict", choices=VERDICTS, default="manual", help="what the answer says")
-    label.add_argument("--subject", help="animal or subject name (default: none)")
+    label.add_argument("--subject", help="a subject of the project, see `ethoscout subject list` (default: none)")
     label.add_argument("--annotator", help="who answered (default: none)")
     label.add_argument("--comment", help="free text (default: none)")
     label.add_argument("--modifier", action="append", metavar="SET=VALUE",

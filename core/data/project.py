@@ -432,7 +432,8 @@ class Project:
         col = "id" if isinstance(name_or_id, (int, np.integer)) else "name"
         rows = self._query(f"SELECT * FROM subjects WHERE {col} = ?", (name_or_id,))
         if not rows:
-            raise ProjectError(self.path, f"no subject {name_or_id!r} in this project")
+            raise ProjectError(self.path, f"no subject {name_or_id!r} in this project "
+                                          "(add it with 'ethoscout subject add')")
         return rows[0]
 
     def add_subject(self, name: str, description: str | None = None, key: str | None = None) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .. import options as opt
 from .suggest import STRATEGIES
 
 
@@ -109,6 +110,11 @@ def run_eval(args) -> int:
     from .train import TrainOptions
 
     project = _open(args)
+    known = {a["version"] for a in project.adapters()}
+    missing = sorted(set(args.versions or ()) - known)
+    if missing:
+        have = ", ".join(map(str, sorted(known))) or "none yet"
+        raise opt.OptionError("--versions", f"no adapter version {missing[0]} in this project (versions: {have})")
     loaded = _loaded(project, args)
     if args.cv:
         opts = TrainOptions(epochs=args.epochs or 20, seed=args.seed)
@@ -168,28 +174,33 @@ def _common(p, model: bool = True) -> None:
     p.add_argument("--project", required=True, help="project folder")
     if model:
         p.add_argument("--model", default=None, help="hub id or model folder (default: the project's)")
-        p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+        p.add_argument("--device", type=opt.device, default="auto", help="auto, cpu, cuda, cuda:1 ...")
+
+
+EPOCHS = opt.integer(1, 100_000)
 
 
 def register(sub) -> None:
     p = sub.add_parser("suggest", help="clips to review next for a behaviour (active learning)")
     _common(p)
     p.add_argument("--behavior", required=True, help="behaviour name")
-    p.add_argument("--n", type=int, default=20, help="how many clips (default 20)")
+    p.add_argument("--n", type=opt.integer(1, 10_000), default=20, help="how many clips (default 20)")
     p.add_argument("--strategy", choices=STRATEGIES, default="mixed",
                    help="top scores, uncertain ones, diverse ones, or a mix (default)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for the diverse and mixed strategies")
+    p.add_argument("--seed", type=opt.SEED, default=0, help="random seed for the diverse and mixed strategies")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_suggest)
 
     p = sub.add_parser("train", help="train a new adapter version from all labels so far")
     _common(p)
-    p.add_argument("--epochs", type=int, default=None, help="most epochs (default 40; stops early when held-out scores stop improving)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 3e-3)")
-    p.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")
-    p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 64)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    p.add_argument("--max-seconds", type=float, default=None, help="stop after this long, keeping the best epoch (default: no limit)")
+    p.add_argument("--epochs", type=EPOCHS, default=None,
+                   help="most epochs (default 40; stops early when held-out scores stop improving)")
+    p.add_argument("--lr", type=opt.number(0, 1, lo_open=True), default=None, help="learning rate (default 3e-3)")
+    p.add_argument("--rank", type=opt.integer(1, 256), default=None, help="LoRA rank (default 8)")
+    p.add_argument("--batch-size", type=opt.BATCH, default=None, help="windows per step (default 64)")
+    p.add_argument("--seed", type=opt.SEED, default=None, help="random seed (default 0)")
+    p.add_argument("--max-seconds", type=opt.number(0, 1e6, unit="s", lo_open=True), default=None,
+                   help="stop after this long, keeping the best epoch (default: no limit)")
     p.add_argument("--deep", action="store_true",
                    help="also adapt the vision tower (GPU advised; videos must be indexed again)")
     p.add_argument("--no-activate", action="store_true", help="register the adapter without selecting it")
@@ -197,19 +208,20 @@ def register(sub) -> None:
 
     p = sub.add_parser("eval", help="retrieval metrics: untrained model vs each adapter, on held-out labels")
     _common(p)
-    p.add_argument("--versions", type=int, nargs="*", default=None, help="adapter versions (default: all)")
-    p.add_argument("--cv", type=int, default=0, metavar="K",
+    p.add_argument("--versions", type=opt.integer(1, 1_000_000), nargs="*", default=None,
+                   help="adapter versions (default: all)")
+    p.add_argument("--cv", type=opt.integer(2, 100), default=None, metavar="K",
                    help="instead: K-fold cross-validation of training (for projects with few labels)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per fold with --cv (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the folds")
+    p.add_argument("--epochs", type=EPOCHS, default=None, help="epochs per fold with --cv (default 20)")
+    p.add_argument("--seed", type=opt.SEED, default=0, help="random seed of the folds")
     p.set_defaults(func=run_eval)
 
     p = sub.add_parser("similar", help="windows that look like a clip (query by example)")
     _common(p)
     p.add_argument("--video", required=True, help="video path or file name")
-    p.add_argument("--start", type=float, required=True, help="clip start, seconds")
-    p.add_argument("--end", type=float, required=True, help="clip end, seconds")
-    p.add_argument("--n", type=int, default=20, help="how many clips")
+    p.add_argument("--start", type=opt.TIME, required=True, help="clip start, seconds")
+    p.add_argument("--end", type=opt.TIME, required=True, help="clip end, seconds")
+    p.add_argument("--n", type=opt.integer(1, 10_000), default=20, help="how many clips")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_similar)
 

@@ -7,6 +7,7 @@ Frames are chosen by presentation time, so variable-frame-rate files sample corr
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,7 +23,8 @@ class WindowSpec:
     scheme: str = "sparse"
 
     def __post_init__(self):
-        if self.span_s <= 0 or self.stride_s <= 0:
+        if not (math.isfinite(self.span_s) and math.isfinite(self.stride_s)
+                and self.span_s > 0 and self.stride_s > 0):
             raise ValueError("window span and stride must be positive seconds")
         if self.frames < 0:
             raise ValueError("frames per window must be at least 1 (or 0 for the checkpoint's)")
