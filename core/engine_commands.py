@@ -81,27 +81,48 @@ def run_index(args) -> int:
 def run_score(args) -> int:
     import csv
 
+    import numpy as np
+
+    from .errors import EthoscoutError
     from .data.fileio import safe_cell, write_table
     from .data.project import Project
-    from .engine import as_loaded, check_project_folder, check_queries, project_model, score_queries, score_table
-    from .learn.adapters import active_scorer
+    from .engine import (VideoScores, as_loaded, check_project_folder, check_queries, project_model,
+                         score_queries, score_table)
+    from .learn.adapters import active_scorer, project_stores
     from .model.query import QueryScorer
 
-    queries = check_queries(args.query)
+    queries = check_queries(args.query) if args.query or not args.behavior else []
     check_project_folder(args.project)  # before loading a model
+    is_project = (Path(args.project) / "project.sqlite").exists()
+    if args.behavior and not is_project:
+        raise EthoscoutError(f"{args.project}: --behavior needs a project database (behaviours and labels); "
+                             "this folder has none")
     # Scores follow the project's active adapter, as suggestions do.
     loaded = as_loaded(project_model(args.project, args.model), args.device)
-    is_project = (Path(args.project) / "project.sqlite").exists()
-    scorer = active_scorer(Project.open(args.project), loaded) if is_project else QueryScorer(loaded)
-    results = score_queries(args.project, queries, model=scorer, spec=spec_from_args(args))
-    header, rows = score_table(results, queries)
+    project = Project.open(args.project) if is_project else None
+    scorer = active_scorer(project, loaded) if is_project else QueryScorer(loaded)
+    results = score_queries(args.project, queries, model=scorer, spec=spec_from_args(args)) if queries else []
+    columns = list(queries)
+    if args.behavior:
+        from .learn.instant import InstantScores
+
+        behaviors = [project.find_behavior(name) for name in args.behavior]
+        stores = [r.store for r in results] or project_stores(project, scorer.loaded, spec_from_args(args))
+        learner = InstantScores(project, scorer, stores)
+        fused = [learner.per_store(learner.refit(b).fused) for b in behaviors]
+        if not results:
+            results = [VideoScores(s.meta["video_name"], s.starts, s.ends, np.zeros((len(s), 0)), s) for s in stores]
+        for i, r in enumerate(results):
+            r.scores = np.concatenate([r.scores, np.stack([f[i] for f in fused], axis=1)], axis=1)
+        columns += [b["name"] for b in behaviors]
+    header, rows = score_table(results, columns)
     if args.out in (None, "-"):
         out = csv.writer(sys.stdout, lineterminator="\n")
         for row in [header, *rows]:
             out.writerow([safe_cell(v) for v in row])
     else:
         write_table(args.out, header, rows)
-        print(f"wrote {sum(len(r.starts) for r in results)} windows x {len(queries)} queries to {args.out}")
+        print(f"wrote {sum(len(r.starts) for r in results)} windows x {len(columns)} columns to {args.out}")
     return 0
 
 
@@ -128,6 +149,9 @@ def register(sub) -> None:
     p.add_argument("--project", required=True, help="project folder with indexed videos")
     p.add_argument("--query", action="append", default=[], type=opt.text("query"),
                    help="a behaviour in words (repeatable; no default: give at least one)")
+    p.add_argument("--behavior", action="append", default=[], type=opt.text("behavior"),
+                   help="a project behaviour (repeatable): its fused score, the text prior plus a head "
+                        "learnt from its labels (the prior alone until it has accepted and rejected clips)")
     p.add_argument("--out", default=None, help="CSV file (default: standard output)")
     add_model_args(p)
     add_spec_args(p)

@@ -1,0 +1,49 @@
+"""Fused per-behaviour scores for a project: the text prior plus a head refit from the labels.
+
+Holds the project's window features (built once per scorer), so a refit after one more answer
+costs only the head and the cross-validated weight (``refit``). Used by ``ethoscout score
+--behavior``, suggestions and the GUI's curves.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .examples import labelled_windows
+from .fusion import Fused, fit_fused
+from .heads import ProjectWindows
+
+
+class InstantScores:
+    def __init__(self, project, scorer, stores=None, feature_set: str = "both"):
+        from .adapters import project_stores
+
+        self.project = project
+        self.scorer = scorer
+        self.stores = list(stores) if stores is not None else project_stores(project, scorer.loaded)
+        self.windows = ProjectWindows.build(scorer, self.stores)
+        self.feature_set = feature_set
+
+    def prior(self, behavior: dict) -> np.ndarray:
+        """(N,) mean cosine over the behaviour's prompts: today's score."""
+        prompts = behavior.get("prompts") or [behavior["name"]]
+        return np.concatenate([self.scorer.score(s, prompts).mean(axis=1) for s in self.stores])
+
+    def labelled_rows(self, behavior: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows (into the flattened windows), 0/1 targets and weights of the behaviour's known
+        windows: its accepted and rejected ones and other behaviours' accepted ones."""
+        data = labelled_windows(self.project.labels(), self.project.behaviors(), self.stores)
+        col = next((j for j, b in enumerate(data.behaviors) if b["id"] == behavior["id"]), None)
+        if col is None or len(data) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)
+        known = data.targets[:, col] >= 0
+        rows = self.windows.rows(data.store_index[known], data.window_index[known])
+        return rows, data.targets[known, col].astype(np.int8), data.weights[known, col].astype(np.float64)
+
+    def refit(self, behavior) -> Fused:
+        """Fused scores of a behaviour (a name or a project row) from all labels so far."""
+        b = self.project.find_behavior(behavior) if not isinstance(behavior, dict) else behavior
+        rows, y, w = self.labelled_rows(b)
+        return fit_fused(self.windows, self.prior(b), rows, y, w, self.feature_set)
+
+    def per_store(self, values: np.ndarray) -> list[np.ndarray]:
+        return self.windows.per_store(values)
