@@ -182,6 +182,7 @@ def test_cli_defines_and_codes_modifiers(tmp_path, videos, capsys):
     assert main(["behavior", "add", "--project", str(proj), "rear", "--modifier-set", "posture=upright,hunched",
                  "--multi-modifier-set", "side=left,right"]) == 0
     main(["behavior", "list", "--project", str(proj)])
+    assert main(["subject", "add", "--project", str(proj), "m1"]) == 0  # label refuses unknown subjects
     assert "posture(single)=upright,hunched; side(multiple)=left,right" in capsys.readouterr().out
     assert main(["label", "--project", str(proj), "--video", "a.mp4", "--behavior", "rear", "--start", "1",
                  "--end", "2", "--modifier", "posture=hunched", "--modifier", "side=left,right",
