@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "ethoscout.core.engine_commands",
     "ethoscout.core.data.commands",
     "ethoscout.core.learn.commands",
+    "ethoscout.core.analysis.commands",
 )
 
 

@@ -45,14 +45,18 @@ def delimiter_for(path: str | os.PathLike) -> str:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write to a temporary file beside ``path`` and rename it into place, so a crash leaves
     either the old file or the new one, never a truncated one."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ExportError(target, f"folder {parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
