@@ -1,19 +1,12 @@
 """CLI: ``ethoscout analyse time-budget|ethogram|transitions|agreement`` and ``ethoscout predict``."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from ..data.errors import ExportError, ProjectError
+from .. import options as opt
+from ..data.errors import ExportError
 
 ANALYSES = ("time-budget", "ethogram", "transitions", "agreement")
-
-
-def _positive(value: float | None, option: str, out, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or not math.isfinite(value) or value <= 0:
-        raise ExportError(out, f"{option} must be a positive number, not {value}")
 
 
 def _coding(project, args, observer=None):
@@ -39,7 +32,6 @@ def run_analyse(args) -> int:
             plot_ethogram(coding, out, title=args.title)
             print(f"wrote {out}: {len(coding.events)} events in {len(coding.observed)} videos")
         elif args.analysis == "transitions":
-            _positive(args.interval, "--interval", out)
             rows = transitions.transitions(_coding(project, args), args.interval)
             tables.write_rows(out, transitions.COLUMNS, rows)
             print(f"wrote {out}: {sum(r['count'] for r in rows if r['scope'] == 'observation')} "
@@ -48,9 +40,6 @@ def run_analyse(args) -> int:
             if args.reference is None or args.candidate is None:
                 raise ExportError(out, "agreement needs --reference and --candidate observers "
                                        f"(this project's: {', '.join(map(repr, project.annotators()))})")
-            _positive(args.resolution, "--resolution", out, allow_none=False)
-            if not 0 < args.iou <= 1:
-                raise ExportError(out, f"--iou must be in (0, 1], not {args.iou}")
             ref = _coding(project, args, args.reference)
             cand = _coding(project, args, args.candidate)
             kappa = agreement.kappa_table(ref, cand, args.resolution)
@@ -70,11 +59,6 @@ def run_predict(args) -> int:
     from ..learn.suggest import behavior_scores
     from .predict import VideoWindows, write_prediction_coding
 
-    if args.threshold is not None and not math.isfinite(args.threshold):
-        raise ProjectError(args.project, f"--threshold must be a number, not {args.threshold}")
-    for option, value in (("--min-duration", args.min_duration), ("--max-gap", args.max_gap)):
-        if not math.isfinite(value) or value < 0:
-            raise ProjectError(args.project, f"{option} must be zero or more seconds, not {value}")
     with Project.open(args.project) as project:
         b = project.find_behavior(args.behavior)
         scorer = active_scorer(project, load_project_model(project, args.model, args.device))
@@ -106,14 +90,14 @@ def register(sub) -> None:
                                       "everyone's accepted and manual labels)")
     p.add_argument("--by-modifier", action="store_true",
                    help="time budget: one row per modifier combination too (default: off)")
-    p.add_argument("--interval", type=float, default=None,
+    p.add_argument("--interval", type=opt.number(0.001, 1e7, unit="s"), default=None,
                    help="transitions: also per time interval of this many seconds (default: none)")
     p.add_argument("--reference", help="agreement: the reference observer ('' for labels "
                                        "without an annotator)")
     p.add_argument("--candidate", help="agreement: the observer compared with it, e.g. 'model v2'")
-    p.add_argument("--resolution", type=float, default=1.0,
+    p.add_argument("--resolution", type=opt.number(0.001, 3600, unit="s"), default=1.0,
                    help="agreement: kappa time resolution in seconds (default: 1.0)")
-    p.add_argument("--iou", type=float, default=0.5,
+    p.add_argument("--iou", type=opt.number(0, 1, lo_open=True), default=0.5,
                    help="agreement: bouts match at this intersection over union (default: 0.5)")
     p.add_argument("--title", help="ethogram: a title (default: none)")
     p.set_defaults(func=run_analyse)
@@ -122,14 +106,14 @@ def register(sub) -> None:
                                        "('model vN') to correct")
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--behavior", required=True, help="behaviour name")
-    p.add_argument("--threshold", type=float, default=None,
+    p.add_argument("--threshold", type=opt.number(-1e6, 1e6), default=None,
                    help="score threshold (default: the one with the best F1 on the labels)")
-    p.add_argument("--min-duration", type=float, default=1.0,
+    p.add_argument("--min-duration", type=opt.TIME, default=1.0,
                    help="drop bouts shorter than this many seconds (default: 1.0)")
-    p.add_argument("--max-gap", type=float, default=0.5,
+    p.add_argument("--max-gap", type=opt.TIME, default=0.5,
                    help="merge bouts closer than this many seconds (default: 0.5)")
     p.add_argument("--model", default=None, help="hub id or model folder (default: the project's)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default: auto)")
+    p.add_argument("--device", type=opt.device, default="auto", help="auto, cpu, cuda, cuda:1 ... (default: auto)")
     p.set_defaults(func=run_predict)
 
 

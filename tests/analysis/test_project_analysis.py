@@ -83,7 +83,6 @@ def test_cli_every_analysis(coded, tmp_path, capsys):
     assert bouts["face groom"]["true_positives"] == "1" and bouts["face groom"]["mean_iou"] == "0.75"
 
     for argv, match in ((["ethogram", "--out", str(tmp_path / "e.gif")], "not '.gif'"),
-                        (["transitions", "--out", str(tmp_path / "t.csv"), "--interval", "-1"], "positive"),
                         (["agreement", "--out", str(tmp_path / "a.csv")], "needs --reference"),
                         (["time-budget", "--out", str(tmp_path / "no" / "t.csv")], "does not exist"),
                         (["time-budget", "--out", str(tmp_path / "t.csv"), "--subject", "m9"], "no subject")):
@@ -169,5 +168,8 @@ def test_predict_cli_on_an_indexed_project(synthetic_project, capsys, tmp_path):
     assert predicted and all(lab["behavior"] == "flash" for lab in predicted)
     assert main(["export", "--project", proj, "--format", "boris", "--observer", "model v0",
                  "--out", str(tmp_path / "model.boris")]) == 0
-    assert main(["predict", "--project", proj, "--behavior", "flash", "--max-gap", "-1"]) == 1
-    assert "--max-gap must be zero or more" in capsys.readouterr().err
+    assert main(["predict", "--project", proj, "--behavior", "flash", "--max-gap", "-1"]) == 2
+    assert "--max-gap: must be a number from 0 s" in capsys.readouterr().err
+    assert main(["analyse", "transitions", "--project", proj, "--out", str(tmp_path / "t.csv"),
+                 "--interval", "0"]) == 2
+    assert "--interval" in capsys.readouterr().err
