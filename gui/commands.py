@@ -81,6 +81,15 @@ class OpenProject(Command):
         return session.open_project(self.folder)
 
 
+@dataclass
+class CloseProject(Command):
+    name = "Close project"
+    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.coding")
+
+    def do(self, session):
+        session.close_project()
+
+
 def is_video_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 

@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
         self.session.clear_preview()
 
     def close_project(self) -> None:
-        self.session.close_project()
+        self.run(C.CloseProject())
         self.refresh_all()
 
     def start_training(self, epochs: int = 40) -> None:

@@ -226,9 +226,9 @@ class Timeline(QWidget):
         plot.addItem(head, ignoreBounds=True)
         if self.master is None:
             self.master = plot
-            view.sigXRangeChanged.connect(self._detail_range_changed)
-        else:
-            plot.setXLink(self.master)
+        # no pyqtgraph x-link: it maps by pixels, so a row laid out later showed another range;
+        # every row gets the view state's range, and any row's pan or zoom goes back to it
+        view.sigXRangeChanged.connect(lambda _vb, rng, view=view: self._detail_range_changed(view, rng))
         view.clicked.connect(self.seekRequested.emit)
         if bid != PREVIEW_ID:
             view.marked.connect(lambda a, b, bid=bid: self.boutMarked.emit(bid, a, b))
@@ -401,19 +401,18 @@ class Timeline(QWidget):
         try:
             self.heat.setXRange(0, d, padding=0)
             self.heat_view.setLimits(xMin=0, xMax=d)
-            if self.master is not None:
-                for row in self.rows.values():
-                    row.view.setLimits(xMin=0, xMax=d, minXRange=0.05)
-                self.master.setXRange(a, b, padding=0)
+            for row in self.rows.values():
+                row.view.setLimits(xMin=0, xMax=d, minXRange=0.05)
+                row.view.setXRange(a, b, padding=0)
             self.heat_range.setRegion((a, b))
         finally:
             self._syncing = False
 
-    def _detail_range_changed(self, *_):
-        """The rows' range moved: by the user (report it) or by set_range (nothing to do)."""
-        if self._syncing or self.master is None:
+    def _detail_range_changed(self, view, rng) -> None:
+        """A row's range moved: by the user (report it) or by set_range (nothing to do)."""
+        if self._syncing:
             return
-        a, b = self.visible_range()
+        a, b = float(rng[0]), float(rng[1])
         self._syncing = True
         try:
             self.heat_range.setRegion((a, b))

@@ -47,6 +47,8 @@ class TrainingRunner(QObject):
         argv = train_command(self._spec_path)
         self._buffer, self._stderr, self._final = b"", b"", None
         self._cancel_requested = False
+        if self.proc is not None:  # the previous run's process object, finished
+            self.proc.deleteLater()
         self.proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -63,8 +65,10 @@ class TrainingRunner(QObject):
         doesn't exit in time."""
         if self.running:
             self._cancel_requested = True
-            self.proc.terminate()
-            QTimer.singleShot(STOP_GRACE_MS, self._kill_if_running)
+            proc = self.proc
+            proc.terminate()
+            # the timer belongs to this run's process: it dies with it and never kills a later run
+            QTimer.singleShot(STOP_GRACE_MS, proc, lambda: self._kill_if_running(proc))
 
     def stop_and_wait(self, ms: int = 10000) -> None:
         """For closing the window: stop the child and wait for it."""
@@ -74,9 +78,9 @@ class TrainingRunner(QObject):
                 self.proc.kill()
                 self.proc.waitForFinished(2000)
 
-    def _kill_if_running(self) -> None:
-        if self.running:
-            self.proc.kill()
+    def _kill_if_running(self, proc: QProcess) -> None:
+        if proc is self.proc and self.running:
+            proc.kill()
 
     def _read_stdout(self) -> None:
         from ethoscout.core.learn.process import parse_event
@@ -121,6 +125,28 @@ class TrainingRunner(QObject):
         self.finished.emit(ev)
 
 
+NO_TRAINING = "No training yet: answer some suggestions, then train."
+HAS_ADAPTERS = "Adapters trained so far:"
+
+
+def short_path(path, parts: int = 2) -> str:
+    p = Path(path)
+    return str(Path(*p.parts[-parts:])) if len(p.parts) > parts else str(p)
+
+
+def legend_html(entries) -> str:
+    return "&nbsp;&nbsp;".join(f"<span style='color:{c}'>━</span>&nbsp;{name}" for c, name in entries)
+
+
+def adapters_summary(adapters: list[dict]) -> str:
+    if not adapters:
+        return NO_TRAINING
+    active = next((a for a in adapters if a.get("active")), None)
+    versions = ", ".join(f"v{a['version']}" for a in adapters)
+    now = f"v{active['version']} is in use" if active else "the base model is in use"
+    return f"{HAS_ADAPTERS} {versions}; {now}. Train again after more answers."
+
+
 def metric_summary(metrics: dict) -> dict[str, float]:
     """Mean held-out metrics of an adapter: {"hits@5": ..., ...} (adapter side)."""
     v = (metrics or {}).get("validation") or {}
@@ -153,16 +179,18 @@ class TrainingMonitor(QWidget):
         top.addWidget(self.train_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.epochs)
-        self.status = QLabel("No training yet: answer some suggestions, then train.", self)
-        self.status.setWordWrap(True)
-        top.addWidget(self.status, 1)
+        top.addStretch(1)
         lay.addLayout(top)
+        # the status on its own line, paths shortened: a long path no longer wraps per folder
+        self.status = QLabel(NO_TRAINING, self)
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.status)
         plots = QHBoxLayout()
         bg = "#1b1d21" if dark else "#fafafa"
         self.loss_plot = pg.PlotWidget(background=bg, title="loss and held-out mAP per epoch")
-        legend = self.loss_plot.addLegend(offset=(-5, 5), brush=pg.mkBrush(40, 42, 48, 220))
-        legend.setZValue(10)  # above the curves, so its text stays readable
         self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_plot.setMinimumSize(260, 200)
         self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#4fa3ff", width=2), symbol="o",
                                                symbolSize=4, name="train")
         self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#ff9f43", width=2), symbol="o",
@@ -170,8 +198,19 @@ class TrainingMonitor(QWidget):
         self.map_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#2ecc71", width=2, style=Qt.PenStyle.DashLine),
                                              symbol="t", symbolSize=5, name="held-out mAP")
         self.metric_plot = pg.PlotWidget(background=bg, title="held-out metrics per round")
-        self.metric_plot.addLegend(offset=(-5, 5))
         self.metric_plot.setLabel("bottom", "adapter version")
+        self.metric_plot.setMinimumSize(260, 200)
+        self.metric_plot.setYRange(0.0, 1.0, padding=0.02)  # metrics lie in [0, 1]
+        self.metric_plot.enableAutoRange(y=False)
+        self.metric_plot.setLimits(yMin=-0.02, yMax=1.02)
+        # legends as text above the plots, never over the curves
+        self.loss_legend = QLabel(legend_html((("#4fa3ff", "train loss"), ("#ff9f43", "held-out loss"),
+                                               ("#2ecc71", "held-out mAP"))), self)
+        self.metric_legend = QLabel("", self)
+        legends = QHBoxLayout()
+        legends.addWidget(self.loss_legend, 1)
+        legends.addWidget(self.metric_legend, 1)
+        lay.addLayout(legends)
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.metric_plot)
         lay.addLayout(plots, 1)
@@ -180,14 +219,19 @@ class TrainingMonitor(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumHeight(120)
+        header = self.table.horizontalHeader()
+        for c in (0, 1, 3):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(90)
+        self.table.setMaximumHeight(160)
         lay.addWidget(self.table)
         row = QHBoxLayout()
         use = QPushButton("Use selected adapter", self)
         use.clicked.connect(self._use_selected)
         base = QPushButton("Use base model", self)
         base.clicked.connect(lambda: self.useRequested.emit(None))
+        self.use_button, self.base_button = use, base
         row.addWidget(use)
         row.addWidget(base)
         row.addStretch(1)
@@ -217,12 +261,21 @@ class TrainingMonitor(QWidget):
             self.status.setText(f"training on {d.get('windows', '?')} labelled windows of "
                                 f"{len(d.get('behaviors') or [])} behaviour(s) …")
         elif ev.event in ("step", "epoch", "info", "done", "cancelled", "failed"):
-            self.status.setText(ev.describe())
+            self._say(ev)
 
     def run_finished(self, ev) -> None:
         self.train_button.setEnabled(True)
         self.stop_button.setEnabled(False)
-        self.status.setText(ev.describe())
+        self._say(ev)
+
+    def _say(self, ev) -> None:
+        """One event in the status line; a folder is shown by its last parts (full in the tooltip)."""
+        text = ev.describe()
+        folder = (ev.data or {}).get("folder")
+        if folder:
+            text = text.replace(str(folder), short_path(folder))
+        self.status.setText(text)
+        self.status.setToolTip(ev.describe())
 
     def _redraw_loss(self) -> None:
         ep = [e[0] for e in self._epochs]
@@ -235,6 +288,9 @@ class TrainingMonitor(QWidget):
 
     def set_adapters(self, adapters: list[dict]) -> None:
         self._versions = [a["version"] for a in adapters]
+        if (self.train_button.isEnabled() and self.status.text() in (NO_TRAINING, "")) or \
+                self.status.text().startswith(HAS_ADAPTERS):
+            self.status.setText(adapters_summary(adapters))
         self.table.setRowCount(len(adapters))
         series: dict[str, list[tuple[int, float]]] = {}
         for r, a in enumerate(adapters):
@@ -249,10 +305,14 @@ class TrainingMonitor(QWidget):
             self.metric_plot.removeItem(item)
         self._metric_items.clear()
         colours = ("#4fa3ff", "#ff9f43", "#59c76b", "#e056fd", "#f6e58d")
-        for i, (name, pts) in enumerate(sorted(series.items())[:5]):
+        shown = sorted(series.items())[:5]
+        for i, (name, pts) in enumerate(shown):
             item = self.metric_plot.plot([p[0] for p in pts], [p[1] for p in pts], name=name, symbol="o",
                                          symbolSize=5, pen=pg.mkPen(colours[i % len(colours)], width=2))
             self._metric_items.append(item)
+        self.metric_legend.setText(legend_html([(colours[i % len(colours)], name)
+                                                for i, (name, _) in enumerate(shown)]))
+        self.table.resizeColumnsToContents()
 
     def _use_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})

@@ -164,3 +164,43 @@ def open_window(window, indexed_project, qtbot):
     window.run(C.OpenProject(str(indexed_project)))
     wait_indexed(qtbot, window)
     return window
+
+
+@pytest.fixture(scope="session")
+def pair_template(tmp_path_factory, tiny_model):
+    """A project with two indexed videos of different lengths (6 s and 12 s at 15 fps) and a
+    LoRA adapter v1 (untrained, text side) registered and active; built once."""
+    from ethoscout.core.data.project import Project
+    from ethoscout.core.engine import index_videos
+    from ethoscout.core.learn.adapters import save_and_register
+    from ethoscout.core.model.lora import attach_lora, lora_config
+    from ethoscout.core.video.windows import WindowSpec
+
+    from tests.conftest import write_video
+
+    root = tmp_path_factory.mktemp("pair")
+    short = write_video(root / "short_arena.avi", frames=90, fps=15.0, fourcc="MJPG")
+    long = write_video(root / "long_home_cage_recording.avi", frames=180, fps=15.0, fourcc="MJPG",
+                       size=(80, 60), pattern="still")
+    folder = root / "template"
+    with Project.create(folder) as p:
+        p.add_video(short)
+        p.add_video(long)
+        p.set_setting("model", str(tiny_model.folder))
+        p.set_setting("window_spec", SPEC)
+    results = index_videos(folder, [short, long], model=tiny_model, spec=WindowSpec(**SPEC))
+    assert [r.status for r in results] == ["indexed", "indexed"]
+    with Project.open(folder) as p:
+        adapted = attach_lora(tiny_model, lora_config())
+        save_and_register(p, adapted.model, {"base_fingerprint": tiny_model.fingerprint},
+                          str(tiny_model.folder), {}, activate=True)
+    return folder
+
+
+@pytest.fixture
+def pair_project(pair_template, tmp_path):
+    import shutil
+
+    folder = tmp_path / "pair-project"
+    shutil.copytree(pair_template, folder)
+    return folder
