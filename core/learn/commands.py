@@ -106,7 +106,8 @@ def run_train(args) -> int:
 
 
 def run_eval(args) -> int:
-    from .evaluate import cross_validate, evaluate_adapters, format_table
+    from .evaluate import evaluate_adapters, format_table
+    from .heldout import evaluate_project, format_fold_table
     from .train import TrainOptions
 
     project = _open(args)
@@ -116,13 +117,17 @@ def run_eval(args) -> int:
         have = ", ".join(map(str, sorted(known))) or "none yet"
         raise opt.OptionError("--versions", f"no adapter version {missing[0]} in this project (versions: {have})")
     loaded = _loaded(project, args)
-    if args.cv:
-        opts = TrainOptions(epochs=args.epochs or 20, seed=args.seed)
-        report = cross_validate(project, loaded, opts, folds=args.cv,
-                                on_fold=lambda f, k: print(f"fold {f + 1}/{k} done", file=sys.stderr))
-    else:
-        report = evaluate_adapters(project, loaded, args.versions)
-    print(format_table(report))
+    if args.versions is not None:
+        print(format_table(evaluate_adapters(project, loaded, args.versions or None)))
+        return 0
+    lora = TrainOptions(epochs=args.epochs or 20, seed=args.seed) if args.lora else None
+    table = evaluate_project(project, loaded, folds=args.cv or 5, by=args.group_by, session=args.session,
+                             block_s=args.block, seed=args.seed, budget=tuple(args.budget) if args.budget else None,
+                             lora_opts=lora, on_fold=lambda f, k: print(f"fold {f + 1}/{k} done", file=sys.stderr))
+    print(format_fold_table(table))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(table.to_dict(), f, indent=1)
     return 0
 
 
@@ -206,13 +211,26 @@ def register(sub) -> None:
     p.add_argument("--no-activate", action="store_true", help="register the adapter without selecting it")
     p.set_defaults(func=run_train)
 
-    p = sub.add_parser("eval", help="retrieval metrics: untrained model vs each adapter, on held-out labels")
+    p = sub.add_parser("eval", help="retrieval on held-out videos: zero-shot, query by example, heads, LoRA, "
+                                    "fused; k folds grouped by video, mean ± sd")
     _common(p)
-    p.add_argument("--versions", type=opt.integer(1, 1_000_000), nargs="*", default=None,
-                   help="adapter versions (default: all)")
     p.add_argument("--cv", type=opt.integer(2, 100), default=None, metavar="K",
-                   help="instead: K-fold cross-validation of training (for projects with few labels)")
-    p.add_argument("--epochs", type=EPOCHS, default=None, help="epochs per fold with --cv (default 20)")
+                   help="number of folds (default 5; fewer when there are fewer groups)")
+    p.add_argument("--group-by", choices=("video", "session", "block"), default="video",
+                   help="what a fold holds whole: video (default), session (--session) or block (--block)")
+    p.add_argument("--session", default=None, metavar="REGEX",
+                   help="with --group-by session: the part of a video file name naming its session, e.g. 'day\\d+'")
+    p.add_argument("--block", type=opt.number(0, 1e6, unit="s", lo_open=True), default=10.0,
+                   help="with --group-by block: seconds per block of a video (default 10)")
+    p.add_argument("--budget", type=opt.integer(1, 10_000), nargs=2, metavar=("ACCEPTED", "REJECTED"),
+                   default=None, help="train each fold on only this many accepted and rejected bouts per "
+                                      "behaviour (default: all)")
+    p.add_argument("--lora", action="store_true", help="add a LoRA row: a fresh adapter trained per fold (slow)")
+    p.add_argument("--epochs", type=EPOCHS, default=None, help="epochs per fold with --lora (default 20)")
+    p.add_argument("--versions", type=opt.integer(1, 1_000_000), nargs="*", default=None,
+                   help="instead: the untrained model vs these adapter versions (none listed: all) on labels "
+                        "they did not train on")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the table as JSON")
     p.add_argument("--seed", type=opt.SEED, default=0, help="random seed of the folds")
     p.set_defaults(func=run_eval)
 

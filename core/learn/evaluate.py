@@ -5,9 +5,8 @@ Protocol (docs/learning.md):
   the labelled windows covered only by labels outside the union of those sets (the held-out
   fold, plus labels added since). Every model, the untrained one included, is ranked on that
   same set, so the rows of the table are comparable;
-- cross-validation (``cross_validate``), for projects with few labels: k folds of labelled
-  bouts by label id; for each fold a fresh adapter trains on the other folds and scores the
-  fold's windows; the held-out scores of all folds are pooled into one ranking per behaviour.
+- for a recipe rather than saved adapters, heldout.py cross-validates over folds grouped by
+  video (a split by label id would let overlapping windows leak across folds).
 A behaviour is ranked over the evaluation windows whose target for it is known (its accepted
 and rejected windows and other behaviours' accepted windows); relevant = accepted.
 """
@@ -21,7 +20,7 @@ import numpy as np
 from .adapters import LearnError, load_version, project_stores
 from .examples import LabelledWindows, labelled_windows
 from .metrics import METRIC_NAMES, uplift
-from .train import TrainOptions, rows_metrics, split_labels, train_lora
+from .train import TrainOptions, rows_metrics, split_labels
 
 
 @dataclass
@@ -97,37 +96,6 @@ def evaluate_adapters(project, loaded, versions: list[int] | None = None) -> Eva
     return EvalReport(models, results, int(len(rows)), protocol, notes)
 
 
-def cross_validate(project, loaded, opts: TrainOptions | None = None, folds: int = 4,
-                   on_fold=None, cancel=None) -> EvalReport:
-    """k-fold cross-validation of the training recipe (fresh adapters, nothing saved)."""
-    from ..model.query import QueryScorer
-
-    opts = opts or TrainOptions(epochs=20)
-    data = project_labelled_windows(project, loaded, opts.narration_weight)
-    names = [b["name"] for b in data.behaviors]
-    base_scorer = QueryScorer(loaded)
-    pooled_rows, base_scores, trained_scores = [], [], []
-    for fold in range(folds):
-        fold_opts = TrainOptions.from_dict({**opts.to_dict(), "folds": folds, "holdout_fold": fold})
-        train_rows, val_rows, _, _ = split_labels(data, folds, fold, opts.seed)
-        if len(val_rows) == 0 or len(train_rows) == 0:
-            continue
-        result = train_lora(loaded, data, fold_opts, cancel=cancel)
-        pooled_rows.append(val_rows)
-        base_scores.append(window_scores(base_scorer, data, val_rows))
-        trained_scores.append(window_scores(QueryScorer(result.loaded), data, val_rows))
-        if on_fold is not None:
-            on_fold(fold, folds)
-    if not pooled_rows:
-        raise LearnError(f"{project.folder}: too few labelled clips for {folds}-fold cross-validation")
-    rows = np.concatenate(pooled_rows)
-    targets = data.targets[rows]
-    results = {"untrained": rows_metrics(np.concatenate(base_scores), targets, names),
-               f"trained ({folds}-fold)": rows_metrics(np.concatenate(trained_scores), targets, names)}
-    return EvalReport(list(results), results, int(len(rows)),
-                      f"{folds}-fold cross-validation over labelled bouts: {len(rows)} held-out windows")
-
-
 def _fmt(v: float) -> str:
     return "   -  " if v is None or math.isnan(v) else f"{v:6.3f}"
 
@@ -137,7 +105,7 @@ def _pct(v: float) -> str:
 
 
 def format_table(report: EvalReport) -> str:
-    """behaviour x model rows of (Hit@1, Hit@5, Hit@10, NDCG@5, AP), the means, and uplift."""
+    """behaviour x model rows of (Hit@1, Hit@5, Hit@10, NDCG@5, NDCG@10, AP), the means, and uplift."""
     behaviors = sorted({b for r in report.results.values() for b in r["per_behavior"]})
     mean_label = "mean (AP = mAP)"
     width = max([len(b) for b in behaviors] + [len(mean_label)])

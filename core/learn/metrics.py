@@ -91,7 +91,7 @@ def nanmean(values) -> float:
     return float(np.mean(vals)) if vals else math.nan
 
 
-METRIC_NAMES = ("Hit@1", "Hit@5", "Hit@10", "NDCG@5", "AP")
+METRIC_NAMES = ("Hit@1", "Hit@5", "Hit@10", "NDCG@5", "NDCG@10", "AP")
 
 
 def ranking_metrics(scores, relevant) -> dict[str, float]:
@@ -101,6 +101,7 @@ def ranking_metrics(scores, relevant) -> dict[str, float]:
         "Hit@5": hit_at_k(scores, relevant, 5),
         "Hit@10": hit_at_k(scores, relevant, 10),
         "NDCG@5": ndcg_at_k(scores, relevant, 5),
+        "NDCG@10": ndcg_at_k(scores, relevant, 10),
         "AP": average_precision(scores, relevant),
     }
 

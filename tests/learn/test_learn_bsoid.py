@@ -45,7 +45,7 @@ def test_full_loop_on_bsoid_clips(tmp_path, tiny_model, tiny_model_dir, capsys):
     assert "adapter v1 saved" in out and "and active" in out
     assert project.active_adapter()["version"] == 1
 
-    assert main(["eval", "--project", proj]) == 0
+    assert main(["eval", "--project", proj, "--versions"]) == 0
     table = capsys.readouterr().out
     assert "untrained" in table and "v1" in table and "mean (AP = mAP)" in table
 

@@ -38,7 +38,7 @@ def test_suggest_similar_eval_and_rollback(synthetic_project, tiny_model, capsys
     save_and_register(project, result.loaded.model, {"base_fingerprint": tiny_model.fingerprint, "split": split},
                       str(tiny_model.folder), {"split": split, "validation": result.val_metrics})
 
-    assert main(["eval", "--project", proj]) == 0
+    assert main(["eval", "--project", proj, "--versions"]) == 0
     table = capsys.readouterr().out
     assert "untrained" in table and "v1" in table and "uplift v1 vs untrained: Hit@1" in table
     assert sum(name in table for name in ("moving", "still", "flash")) >= 2  # behaviours with held-out positives
