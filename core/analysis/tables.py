@@ -6,10 +6,14 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..data.fileio import write_table
 
 
 def cell(value, digits: int = 6):
+    if isinstance(value, np.generic):
+        value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):

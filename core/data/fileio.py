@@ -42,6 +42,15 @@ def delimiter_for(path: str | os.PathLike) -> str:
     return "\t" if Path(path).suffix.lower() in (".tsv", ".txt", ".tab") else ","
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # once, at import: os.umask is process-wide and not thread-safe
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write to a temporary file beside ``path`` and rename it into place, so a crash leaves
     either the old file or the new one, never a truncated one."""
@@ -59,6 +68,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide exports from colleagues
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

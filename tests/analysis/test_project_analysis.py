@@ -3,6 +3,7 @@ and the model's coding written, corrected and compared with a person's."""
 from __future__ import annotations
 
 import csv
+import os
 import statistics
 from collections import defaultdict
 
@@ -63,11 +64,16 @@ def test_cli_every_analysis(coded, tmp_path, capsys):
     hit = [r for r in rows if r["scope"] == "observation" and r["subject"] == "m1" and r["from"] == "face groom"
            and r["to"] == "rear"]
     assert hit[0]["count"] == "1" and hit[0]["probability"] == "1.0"
+    mean = [r for r in rows if r["scope"] == "mean" and r["subject"] == "m1" and r["to"] == "rear"]
+    assert [float(r["count"]) for r in mean] == [1.0, 0.0, 0.0]  # plain numbers, one observation
 
     for suffix in (".png", ".svg"):
         out = tmp_path / f"etho{suffix}"
         assert main(["analyse", "ethogram", "--project", proj, "--out", str(out), "--title", "mice"]) == 0
     assert (tmp_path / "etho.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "etho.png").stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any file
     svg = (tmp_path / "etho.svg").read_text()
     assert "<svg" in svg and "face groom" in svg and "m2" in svg
 

@@ -181,7 +181,6 @@ def test_cli_defines_and_codes_modifiers(tmp_path, videos, capsys):
     main(["project", "add-video", "--project", str(proj), str(videos["a.mp4"])])
     assert main(["behavior", "add", "--project", str(proj), "rear", "--modifier-set", "posture=upright,hunched",
                  "--multi-modifier-set", "side=left,right"]) == 0
-    main(["subject", "add", "--project", str(proj), "m1"])
     main(["behavior", "list", "--project", str(proj)])
     assert main(["subject", "add", "--project", str(proj), "m1"]) == 0  # label refuses unknown subjects
     assert "posture(single)=upright,hunched; side(multiple)=left,right" in capsys.readouterr().out
