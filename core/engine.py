@@ -16,11 +16,11 @@ from .data.export import SCORE_COLUMNS, window_score_rows
 from .data.project import Project
 from .errors import EthoscoutError
 from .options import OptionError
-from .model.cache import CacheKey, FeatureCache, FeatureStore
+from .model.cache import FeatureCache, FeatureStore
 from .model.loading import DEFAULT_MODEL, LoadedModel, load_xclip
 from .model.query import QueryScorer
 from .model.runtime import make_vision_backend
-from .pipeline import encode_batches, window_batches
+from .pipeline import Assembler, Features, encode_batches, index_products, store_key, window_batches
 from .progress import CancelToken, Progress, ProgressFn
 from .video.decode import iter_windows
 from .video.motion import MOTION_ARRAY, MOTION_DIM, MotionExtractor
@@ -106,7 +106,7 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
     without the vision tower).
     """
     info = info or probe_video(path)
-    key = CacheKey(loaded.fingerprint, info.fingerprint, spec.key(), cache_dtype)
+    key = store_key(loaded, info, spec, cache_dtype)
     cache = feature_cache(project)
     store = cache.get(key)
     windows = make_windows(info.pts_s, info.duration_s, spec)
@@ -118,38 +118,28 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
                                    info=info)
         return IndexResult(info.path, "cached", store=store, info=info)
     backend = backend or make_vision_backend(loaded)
-    d = loaded.embed_dim
-    n, t = len(windows), spec.frames
-    patches = (pre.crop[0] // loaded.model.config.vision_config.patch_size) * \
-              (pre.crop[1] // loaded.model.config.vision_config.patch_size)
-    meta = {
-        "video_path": info.path, "video_fingerprint": info.fingerprint, "video_name": info.name,
-        "model": loaded.name, "model_fingerprint": loaded.fingerprint, "spec": spec.to_dict(),
-        "starts": windows.starts.tolist(), "ends": windows.ends.tolist(),
-        "frames": windows.frames.tolist(), "duration_s": info.duration_s, "vfr": info.vfr,
-    }
-    writer = cache.writer(key, meta, {"frame_cls": (n, t, d), "img_features": (n, patches, d),
-                                      MOTION_ARRAY: (n, MOTION_DIM)})
-    progress = Progress("indexing", total=n, done=writer.done, item=info.name, first_done=writer.done)
+    store_in = Assembler(cache, key, info, windows, loaded, spec, pre)
+    n = store_in.total
+    progress = Progress("indexing", total=n, done=store_in.done, item=info.name, first_done=store_in.done)
     if on_progress:
         on_progress(progress)
 
-    def write(first: int, frame_cls: np.ndarray, img: np.ndarray, **extras: np.ndarray) -> None:
-        writer.write(first, frame_cls=frame_cls, img_features=img, **extras)
-        progress.done = writer.done
+    def write(features: Features) -> None:
+        store_in.add(features)
+        progress.done = store_in.done
         if on_progress:
             on_progress(progress)
 
     def cancelled() -> bool:
         return cancel is not None and cancel.cancelled
 
-    if writer.done < n:
-        motion = {MOTION_ARRAY: MotionExtractor(info.pts_s)}
-        with window_batches(info, windows, pre, batch_size, start_window=writer.done, per_window=motion) as batches:
+    if store_in.done < n:
+        with window_batches(info, windows, pre, batch_size, start_window=store_in.done,
+                            per_window=index_products(info)) as batches:
             if not encode_batches(batches, backend, write, cancelled):
                 return IndexResult(info.path, "cancelled",
-                                   f"stopped at {writer.done}/{n} windows; resumes next time", info=info)
-    return IndexResult(info.path, "indexed", store=writer.finish(), info=info)
+                                   f"stopped at {store_in.done}/{n} windows; resumes next time", info=info)
+    return IndexResult(info.path, "indexed", store=store_in.finish(), info=info)
 
 
 def add_motion(store: FeatureStore, info: VideoInfo, windows, pre: Preprocessor,

@@ -8,6 +8,8 @@ float32 .npy files beside them, written with the store or added later (``add_arr
 touching the others. A store is built in a
 ``.partial`` folder whose progress.json counts windows already flushed to disk; indexing
 that is killed resumes from there, and the folder is renamed into place when complete.
+Windows may arrive out of order (segments from a cluster): progress.json keeps the ranges
+written, so a resumed run skips exactly those.
 """
 from __future__ import annotations
 
@@ -32,6 +34,16 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 DTYPES = {"float16": np.float16, "float32": np.float32}
+
+
+def _merged(ranges: list[list[int]]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return out
 
 
 @dataclass
@@ -98,12 +110,27 @@ class StoreWriter:
                                           shape=shapes[name]).flush()
             _write_json(self.partial / "meta.json", meta)
             _write_json(progress, {"done": 0})
-        self.done = json.loads(progress.read_text())["done"]
+        saved = json.loads(progress.read_text())
+        # Files written before ranges were kept hold only a prefix count.
+        self.ranges: list[list[int]] = saved.get("ranges", [[0, saved["done"]]] if saved["done"] else [])
         self._arrays = {name: np.load(self.partial / f"{name}.npy", mmap_mode="r+") for name in shapes}
 
     @property
     def total(self) -> int:
         return len(self.meta["starts"])
+
+    @property
+    def done(self) -> int:
+        """Windows written without a gap from the first one (where sequential indexing resumes)."""
+        return self.ranges[0][1] if self.ranges and self.ranges[0][0] == 0 else 0
+
+    @property
+    def written(self) -> int:
+        return sum(b - a for a, b in self.ranges)
+
+    def has(self, start: int, stop: int) -> bool:
+        """True when windows [start, stop) are all on disk."""
+        return any(a <= start and stop <= b for a, b in self.ranges)
 
     def write(self, start: int, **arrays: np.ndarray) -> None:
         """Write rows [start, start+len) and record them as done only once they are on disk."""
@@ -111,11 +138,11 @@ class StoreWriter:
         for name, a in arrays.items():
             self._arrays[name][start:start + n] = a
             self._arrays[name].flush()
-        self.done = start + n
-        _write_json(self.partial / "progress.json", {"done": self.done})
+        self.ranges = _merged([*self.ranges, [start, start + n]])
+        _write_json(self.partial / "progress.json", {"done": self.written, "ranges": self.ranges})
 
     def finish(self) -> FeatureStore:
-        if self.done < self.total:
+        if not self.has(0, self.total):
             raise RuntimeError("store is not complete")
         self._arrays.clear()
         os.remove(self.partial / "progress.json")

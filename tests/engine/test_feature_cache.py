@@ -1,6 +1,7 @@
 """Feature cache: indexed once, resumable after a kill, invalidated by a changed video or model."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -110,7 +111,7 @@ def test_killed_indexing_resumes(tiny_model_dir, video_factory, tmp_path):
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not stores(project)
-    done_before = int(progress.read_text().split(":")[1].strip(" }\n"))
+    done_before = json.loads(progress.read_text())["done"]
     assert done_before > 0
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

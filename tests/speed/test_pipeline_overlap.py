@@ -83,8 +83,8 @@ def test_encode_batches_stops_when_cancelled(clip):
             return x[:, :, 0, 0, :4], x[:, 0, 0, :3, :4]
 
     with window_batches(info, windows, pre, 2) as batches:
-        done = encode_batches(batches, Backend(), lambda first, a, b: written.append(first),
+        done = encode_batches(batches, Backend(), lambda f: written.append(f.first),
                               cancelled=lambda: len(written) >= 2)
     assert done is False and written == [0, 2]
     with window_batches(info, windows, pre, 2, overlap=False) as batches:
-        assert encode_batches(batches, Backend(), lambda first, a, b: written.append(first)) is True
+        assert encode_batches(batches, Backend(), lambda f: written.append(f.first)) is True
