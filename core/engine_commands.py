@@ -151,7 +151,7 @@ def register(sub) -> None:
                    help="a behaviour in words (repeatable; no default: give at least one)")
     p.add_argument("--behavior", action="append", default=[], type=opt.text("behavior"),
                    help="a project behaviour (repeatable): its fused score, the text prior plus a head "
-                        "learnt from its labels (the prior alone until it has accepted and rejected clips)")
+                        "learnt from its labels (the prior alone until it has accepted and rejected clips; default: none)")
     p.add_argument("--out", default=None, help="CSV file (default: standard output)")
     add_model_args(p)
     add_spec_args(p)

@@ -120,7 +120,18 @@ def run_eval(args) -> int:
     if args.versions is not None:
         print(format_table(evaluate_adapters(project, loaded, args.versions or None)))
         return 0
-    lora = TrainOptions(epochs=args.epochs or 20, seed=args.seed) if args.lora else None
+    lora = TrainOptions(epochs=args.epochs or 20, seed=args.seed) if args.lora or args.lora_every else None
+    if args.simulate:
+        from .simulate import simulate_project
+
+        curves, written = simulate_project(
+            project, loaded, args.out, strategies=args.strategies or None, rounds=args.rounds,
+            per_round=args.per_round, folds=args.cv or 5, by=args.group_by, session=args.session,
+            block_s=args.block, seed=args.seed, lora_every=args.lora_every or 0, lora_opts=lora,
+            on_round=lambda f, s, r: print(f"fold {f + 1} {s}: round {r + 1}/{args.rounds}", file=sys.stderr))
+        print(curves.format())
+        print("wrote " + ", ".join(str(p) for p in written))
+        return 0
     table = evaluate_project(project, loaded, folds=args.cv or 5, by=args.group_by, session=args.session,
                              block_s=args.block, seed=args.seed, budget=tuple(args.budget) if args.budget else None,
                              lora_opts=lora, on_fold=lambda f, k: print(f"fold {f + 1}/{k} done", file=sys.stderr))
@@ -219,7 +230,7 @@ def register(sub) -> None:
     p.add_argument("--group-by", choices=("video", "session", "block"), default="video",
                    help="what a fold holds whole: video (default), session (--session) or block (--block)")
     p.add_argument("--session", default=None, metavar="REGEX",
-                   help="with --group-by session: the part of a video file name naming its session, e.g. 'day\\d+'")
+                   help="with --group-by session: the part of a video file name naming its session, e.g. 'day\\d+' (default: none)")
     p.add_argument("--block", type=opt.number(0, 1e6, unit="s", lo_open=True), default=10.0,
                    help="with --group-by block: seconds per block of a video (default 10)")
     p.add_argument("--budget", type=opt.integer(1, 10_000), nargs=2, metavar=("ACCEPTED", "REJECTED"),
@@ -229,9 +240,21 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=EPOCHS, default=None, help="epochs per fold with --lora (default 20)")
     p.add_argument("--versions", type=opt.integer(1, 1_000_000), nargs="*", default=None,
                    help="instead: the untrained model vs these adapter versions (none listed: all) on labels "
-                        "they did not train on")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the table as JSON")
+                        "they did not train on (default: the grouped-fold table)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the table as JSON (default: no file)")
     p.add_argument("--seed", type=opt.SEED, default=0, help="random seed of the folds")
+    sim = p.add_argument_group("simulation (--simulate): an oracle answers the app's suggestions from the labels")
+    sim.add_argument("--simulate", action="store_true",
+                     help="replay this fully labelled project round by round and write learning curves")
+    sim.add_argument("--rounds", type=opt.integer(1, 1000), default=10, help="rounds (default 10)")
+    sim.add_argument("--per-round", type=opt.integer(1, 1000), default=2,
+                     help="answers per behaviour per round (default 2)")
+    sim.add_argument("--strategies", nargs="+", choices=(*STRATEGIES, "random"), default=None,
+                     help="suggestion strategies to compare (default: all, random as the baseline)")
+    sim.add_argument("--lora-every", type=opt.integer(1, 1000), default=None, metavar="M",
+                     help="retrain LoRA every M rounds (default: never; slow)")
+    sim.add_argument("--out", default="learning_curve", help="folder for learning_curve.csv and .png "
+                                                              "(default ./learning_curve)")
     p.set_defaults(func=run_eval)
 
     p = sub.add_parser("similar", help="windows that look like a clip (query by example)")

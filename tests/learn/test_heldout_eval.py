@@ -67,3 +67,24 @@ def test_eval_with_a_budget_and_lora_row(synthetic_project, capsys):
                  "--lora", "--epochs", "2"]) == 0
     table = capsys.readouterr().out
     assert "LoRA" in table and "2 accepted + 2 rejected bouts" in table
+
+
+def test_simulated_oracle_writes_learning_curves(synthetic_project, capsys, tmp_path):
+    label_halves(synthetic_project)
+    out = tmp_path / "curves"
+    assert main(["eval", "--project", str(synthetic_project.folder), "--simulate", "--cv", "3", "--rounds", "3",
+                 "--per-round", "2", "--strategies", "top", "random", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "oracle replay" in text and "3 folds grouped by video" in text
+    rows = (out / "learning_curve.csv").read_text().splitlines()
+    assert rows[0].startswith("strategy,answers_per_behaviour,mAP_mean")
+    assert len(rows) == 1 + 2 * 4  # two strategies, rounds 0..3
+    from ethoscout.core.learn.simulate import SIM_STRATEGIES
+    assert "random" in SIM_STRATEGIES
+    curve = {int(r.split(",")[1]): float(r.split(",")[2]) for r in rows[1:] if r.startswith("top")}
+    assert curve[6] > curve[0]  # answers help on videos never answered about
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (out / "learning_curve.png").stat().st_size > 1000
