@@ -23,7 +23,7 @@ MENUS: dict[str, list[tuple[str | None, str]]] = {
     "&Model": [("index", "&Index videos"), ("cancel_jobs", "&Cancel running work"), (None, ""),
                ("train", "&Train on answers"), ("stop_training", "S&top training")],
     "E&xport": [("export_labels", "&Labels table (CSV)…"), ("export_boris_aggregated", "BORIS &aggregated events…"),
-                ("export_boris_tabular", "BORIS &tabular events…"), ("export_binary", "&Binary table per frame…"),
+                ("export_boris_tabular", "BORIS &tabular events…"), ("export_boris_project", "BORIS &project (.boris)…"), ("export_binary", "&Binary table per frame…"),
                 ("export_clips", "&Clips of labelled bouts…")],
     "&Help": [("shortcuts_help", "&Keyboard shortcuts"), ("user_guide", "&User guide"), ("about", "&About ethoscout")],
 }

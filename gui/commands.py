@@ -27,6 +27,7 @@ EXPORT_CHOICES = {
     "labels": ("Labels table (CSV)", "labels.csv"),
     "boris-aggregated": ("BORIS aggregated events (TSV)", "boris_aggregated.tsv"),
     "boris-tabular": ("BORIS tabular events (TSV)", "boris_tabular.tsv"),
+    "boris": ("BORIS project (.boris: ethogram, subjects, modifiers, events)", "project.boris"),
     "binary": ("Binary table per frame (CSV, one file per video)", "binary.csv"),
     "clips": ("Clips of labelled bouts + manifest (folder)", "clips"),
 }

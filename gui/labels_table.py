@@ -8,7 +8,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
                                QPushButton, QStyledItemDelegate, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-COLUMNS = ("Behaviour", "Start (s)", "End (s)", "Verdict", "Source", "Score", "Adapter", "Video", "Comment")
+from ethoscout.core.data.modifiers import format_text
+
+COLUMNS = ("Behaviour", "Start (s)", "End (s)", "Verdict", "Source", "Score", "Adapter", "Video", "Comment",
+           "Subject", "Modifiers", "Observer")
 EDITABLE = {1: "start_s", 2: "end_s", 3: "verdict", 8: "comment"}
 VERDICTS = ("accept", "reject", "manual")
 
@@ -76,7 +79,8 @@ class LabelsTable(QWidget):
                           lab["verdict"], lab["source"],
                           "" if lab.get("score") is None else f"{lab['score']:.3f}",
                           "" if lab.get("adapter_version") is None else f"v{lab['adapter_version']}",
-                          lab["video"], lab.get("comment") or "")
+                          lab["video"], lab.get("comment") or "", lab.get("subject") or "",
+                          format_text(lab.get("modifiers") or {}), lab.get("annotator") or "")
                 for c, v in enumerate(values):
                     it = QTableWidgetItem(str(v))
                     if c not in EDITABLE:

@@ -14,6 +14,7 @@ from ethoscout.core.errors import EthoscoutError
 
 from . import commands as C
 from .actions import apply_shortcuts, build_actions, shortcuts_html
+from .analysis_views import AnalysisViews
 from .behaviors_panel import BehaviorsPanel
 from .bridge import SessionSignals
 from .dialogs import Dialogs
@@ -34,7 +35,8 @@ from .video_view import TransportBar, VideoView
 
 log = logging.getLogger(__name__)
 EXPORTS = {"export_labels": "labels", "export_boris_aggregated": "boris-aggregated",
-           "export_boris_tabular": "boris-tabular", "export_binary": "binary", "export_clips": "clips"}
+           "export_boris_tabular": "boris-tabular", "export_binary": "binary", "export_clips": "clips",
+           "export_boris_project": "boris"}
 
 
 class MainWindow(QMainWindow):
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self.docks["Labels"].raise_()
         self.resizeDocks([self.docks["Videos"], self.docks["Suggestions"]], [300, 380], Qt.Orientation.Horizontal)
 
+        self.analysis = AnalysisViews(self, tl)  # subject bar under the video, Results dock
         self.actions_ = build_actions(self, self._handlers(), session.prefs)
         self._wire()
         self._restore_layout()
@@ -301,6 +304,8 @@ class MainWindow(QMainWindow):
     def _label_counts(self) -> dict:
         counts: dict[int, list[int]] = {}
         for lab in self.session.labels():
+            if lab["verdict"] == "predicted":  # the model's coding, not an answer yet
+                continue
             c = counts.setdefault(lab["behavior_id"], [0, 0, 0])
             c[("accept", "reject", "manual").index(lab["verdict"])] += 1
         return {k: tuple(v) for k, v in counts.items()}

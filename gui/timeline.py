@@ -106,6 +106,9 @@ def _brush_for(colour: str, verdict: str) -> QBrush:
         c.setAlpha(150)
         b = QBrush(c, Qt.BrushStyle.BDiagPattern)
         return b
+    if verdict == "predicted":  # the model's coding, waiting for a person
+        c.setAlpha(170)
+        return QBrush(c, Qt.BrushStyle.Dense5Pattern)
     c.setAlpha(110 if verdict == "accept" else 80)
     return QBrush(c)
 

@@ -38,6 +38,7 @@ class SessionBase:
         self.model_error = ""
         self.tracked: dict[int, Tracked] = {}
         self._closed = False
+        self._coding_subject: dict[int, int | None] = {}  # behaviour id -> subject of its open bout
 
     # ---- the open project's state (empty without one) -------------------------------------
 

@@ -57,6 +57,8 @@ class LifecycleMixin(SessionBase):
         self.preview_text = ""
         self.view.clip = None
         self.view.coding = ()
+        self._coding_subject.clear()
+        self.view.subject_id = None  # subjects belong to the project
         self.view.video_id = None
         self.view.visible = None
         self.view.behavior_id = None

@@ -146,7 +146,7 @@ class ReviewMixin(SessionBase):
             self._need_project().add_label(clip.video_id, clip.behavior_id, clip.start_s, clip.end_s, verdict,
                                            source="suggestion", score=clip.score,
                                            adapter_version=self.view.model.adapter_version if self.view.model else None,
-                                           model_id=self.prefs.model)
+                                           model_id=self.prefs.model, subject=self.view.subject_id)
         self.scope.suggestions = [s for s in self.suggestions if s.key() != clip.key()]
         self.view.clip = None
         if verdict != "skip":
@@ -247,7 +247,10 @@ class ReviewMixin(SessionBase):
     # ---- labels ----------------------------------------------------------------------------
 
     def labels(self, video_id: int | None = None) -> list[dict]:
-        return self.project.labels(video=video_id) if self.project is not None else []
+        """Every label, the model's unreviewed coding ("predicted") included: it is corrected here."""
+        if self.project is None:
+            return []
+        return self.project.labels(video=video_id, verdict=["accept", "reject", "manual", "predicted"])
 
     def snap(self, video_id: int, t: float) -> float:
         """The start time of the frame on screen at ``t``."""
@@ -264,9 +267,12 @@ class ReviewMixin(SessionBase):
         return start, end
 
     def add_manual_label(self, video_id: int, behavior_id: int, start_s: float, end_s: float,
-                         verdict: str = "manual") -> int:
+                         verdict: str = "manual", subject_id=...) -> int:
+        """A bout marked by hand, for ``subject_id`` (default: the selected subject)."""
         a, b = self._frame_span(video_id, *sorted((float(start_s), float(end_s))))
-        lid = self._need_project().add_label(video_id, behavior_id, a, b, verdict, source="manual")
+        subject = self.view.subject_id if subject_id is ... else subject_id
+        lid = self._need_project().add_label(video_id, behavior_id, a, b, verdict, source="manual",
+                                             subject=subject)
         self.events.emit("labels")
         return lid
 
@@ -317,11 +323,13 @@ class ReviewMixin(SessionBase):
             return self.add_manual_label(vid, behavior_id, t, t)
         open_ = dict(self.view.coding)
         if behavior_id not in open_:
+            self._coding_subject[behavior_id] = self.view.subject_id  # the bout keeps its animal
             self.view.coding = self.view.coding + ((behavior_id, t),)
             return None
         start = open_.pop(behavior_id)
         self.view.coding = tuple(open_.items())
-        return self.add_manual_label(vid, behavior_id, start, t)
+        return self.add_manual_label(vid, behavior_id, start, t,
+                                     subject_id=self._coding_subject.pop(behavior_id, self.view.subject_id))
 
     # ---- undo ------------------------------------------------------------------------------
 

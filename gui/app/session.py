@@ -1,11 +1,12 @@
 """The session: one object combining the project lifecycle, scoring, review and models."""
 from __future__ import annotations
 
+from .analysis import AnalysisMixin
 from .lifecycle import LifecycleMixin
 from .models import ModelsMixin
 from .review import ReviewMixin
 from .scoring import ScoringMixin
 
 
-class Session(LifecycleMixin, ScoringMixin, ReviewMixin, ModelsMixin):
+class Session(LifecycleMixin, ScoringMixin, ReviewMixin, ModelsMixin, AnalysisMixin):
     """The desktop app's state and actions, without Qt (see the package docstring)."""

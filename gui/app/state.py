@@ -11,6 +11,7 @@ are the single source of truth for what the screen shows; the session keeps them
 - ``behavior_id``: the behaviour whose suggestions are reviewed.
 - ``model``: the model and adapter in use (changed only after it loaded: all or nothing).
 - ``coding``: state events started by key and not stopped yet, ((behaviour id, start s), ...).
+- ``subject_id``: the subject (animal) labels made in the window belong to; None: no focal subject.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class ViewState:
     behavior_id: int | None = None
     model: ModelChoice | None = None
     coding: tuple[tuple[int, float], ...] = ()
+    subject_id: int | None = None
 
 
 @dataclass

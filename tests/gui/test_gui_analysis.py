@@ -1,0 +1,76 @@
+"""Subjects in the window, the model's coding corrected on screen, and the Results panel (the
+same core.analysis code as the CLI)."""
+from __future__ import annotations
+
+import csv
+
+from PySide6.QtCore import Qt
+
+from ethoscout.gui import commands as C
+
+from .conftest import wait_curves
+
+
+def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs):
+    w = open_window
+    s = w.session
+    bar, panel = w.analysis.subject_bar, w.analysis.results
+    vid = s.current_video_id
+    # A subject added in the bar becomes the current one; its key selects it again later.
+    bar.entry.setText("m1:1")
+    qtbot.keyClick(bar.entry, Qt.Key.Key_Return)
+    assert s.subject_name() == "m1" and bar.combo.currentText() == "m1  (1)"
+    b = w.run(C.AddBehavior("a bright square"))
+    s.add_manual_label(vid, b["id"], 0.5, 2.0)
+    bar.combo.setCurrentIndex(0)
+    bar.combo.activated.emit(0)  # No focal subject
+    assert s.view.subject_id is None
+    s.add_manual_label(vid, b["id"], 3.0, 3.5)
+    w.activateWindow()
+    qtbot.keyClick(w, Qt.Key.Key_1)  # the subject's key
+    assert s.subject_name() == "m1"
+    labels = s.labels(vid)
+    assert [(lab["subject"], round(lab["start_s"], 1)) for lab in labels] == [("m1", 0.5), (None, 3.0)]
+    table = w.labels_table.table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert table.item(0, headers.index("Subject")).text() == "m1"
+
+    # Results: a time budget computed off the GUI thread, shown, saved as CSV.
+    panel.kind.setCurrentText("time budget")
+    panel.compute_button.click()
+    qtbot.waitUntil(lambda: panel.table_data is not None, timeout=10000)
+    cols = list(panel.table_data.columns)
+    cells = {(panel.table.item(r, cols.index("subject")).text(), panel.table.item(r, cols.index("behavior")).text()):
+             panel.table.item(r, cols.index("total_s")).text() for r in range(panel.table.rowCount())}
+    assert cells[("m1", "a bright square")].startswith("1.5") and ("No focal subject", "a bright square") in cells
+    dialogs.save_files.append(str(tmp_path / "budget.csv"))
+    panel.save_button.click()
+    saved = list(csv.DictReader(open(tmp_path / "budget.csv")))
+    assert {r["subject"] for r in saved} == {"m1", "No focal subject"}
+    dialogs.save_files.append(str(tmp_path / "ethogram.svg"))
+    panel.ethogram_button.click()
+    qtbot.waitUntil(lambda: (tmp_path / "ethogram.svg").exists(), timeout=10000)
+    assert "a bright square" in (tmp_path / "ethogram.svg").read_text()
+
+    # The model's coding of the selected behaviour: predicted bouts on screen, corrected like labels.
+    wait_curves(qtbot, w, b["id"])
+    s.select_behavior(b["id"])
+    panel.predict_button.click()
+    predicted = [lab for lab in s.labels(vid) if lab["verdict"] == "predicted"]
+    assert predicted and all(lab["annotator"] == "model v0" for lab in predicted)
+    assert len(w.labels_table.label_ids()) == 2 + len(predicted)
+    first = predicted[0]
+    s.update_label(first["id"], verdict="accept")  # accept one
+    for lab in predicted[1:]:
+        s.delete_label(lab["id"])  # delete the rest
+    assert [lab["verdict"] for lab in s.labels(vid) if lab["annotator"] == "model v0"] == ["accept"]
+
+    # Agreement between the person ("") and the model's corrected coding.
+    panel.set_choices(s.observers(), s.subjects)
+    panel.kind.setCurrentText("agreement")
+    panel.observer.setCurrentIndex(panel.observer.findData(""))
+    panel.candidate.setCurrentIndex(panel.candidate.findData("model v0"))
+    panel.table_data = None
+    panel.compute_button.click()
+    qtbot.waitUntil(lambda: panel.table_data is not None, timeout=10000)
+    assert panel.table_data.rows[0]["behavior"] == "(all behaviours)" and "kappa" in panel.summary.text()
