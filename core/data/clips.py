@@ -2,7 +2,7 @@
 LoRA fine-tuning of video-language models trains on.
 
 Manifest columns: clip_file (relative to the manifest), video, behavior, prompt, verdict,
-start_s, end_s, label_id. ``prompt`` is the label's own text (narration) or the behaviour's
+start_s, end_s, label_id, subject ("No focal subject" when none). ``prompt`` is the label's own text (narration) or the behaviour's
 first prompt. Each clip is encoded to a temporary name and renamed when complete, and the
 manifest lists only finished clips, so a cancelled or killed export leaves no broken files.
 """
@@ -21,10 +21,11 @@ import av
 from .errors import ExportError
 from .fileio import write_table
 from .project import Project
+from .records import NO_FOCAL_SUBJECT
 
 ENCODERS = ("libx264", "libopenh264", "mpeg4")  # first one this PyAV build has wins
 MANIFEST_COLUMNS = ("clip_file", "video", "behavior", "prompt", "verdict", "start_s", "end_s",
-                    "label_id")
+                    "label_id", "subject")
 
 
 @dataclass
@@ -70,7 +71,8 @@ def export_clips(project: Project, out: str | os.PathLike, video=None, behavior=
         _cut(Path(lab["video_path"]), target, lab["start_s"], lab["end_s"], encoder, max_side)
         result.clips.append(target)
         rows.append([name, lab["video"], lab["behavior"], lab["text"] or prompts[lab["behavior_id"]],
-                     lab["verdict"], f"{lab['start_s']:.3f}", f"{lab['end_s']:.3f}", lab["id"]])
+                     lab["verdict"], f"{lab['start_s']:.3f}", f"{lab['end_s']:.3f}", lab["id"],
+                     lab["subject"] or NO_FOCAL_SUBJECT])
         if progress:
             progress(n + 1, len(labels))
     write_table(result.manifest, MANIFEST_COLUMNS, rows)
