@@ -7,7 +7,7 @@ suggested. Three kinds of suggestion, as JAABA and SLEAP users expect:
 - uncertain: scores nearest the decision boundary the labels so far imply (halfway between
   the mean score of accepted and of rejected windows), or the median score without both;
 - diverse: the best window of videos (and then stretches of time) with the fewest labels.
-Picks suppress their neighbours (non-maximum suppression in time): a top pick claims its whole
+Large projects are scored in two stages (two_stage_scores). Picks suppress their neighbours (non-maximum suppression in time): a top pick claims its whole
 bout (the run of adjacent windows still scoring above halfway between the peak and the video's
 median) and anything overlapping it, so one event is one suggestion.
 """
@@ -21,6 +21,9 @@ from .examples import overlapping_windows, store_for_video, windows_in_bout
 
 STRATEGIES = ("top", "uncertain", "mixed", "diverse")
 MIX = {"top": 0.5, "uncertain": 0.3, "diverse": 0.2}
+# From ~10 hours of video on, exhaustive scoring takes seconds and its per-window patch features
+# no longer fit in memory: rank in two stages instead.
+TWO_STAGE_WINDOWS = 36_000
 
 
 @dataclass
@@ -196,12 +199,35 @@ def behavior_scores(scorer, stores, prompts: list[str]) -> list[np.ndarray]:
     return [scorer.score(s, prompts).mean(axis=1) for s in stores]
 
 
+def two_stage_scores(scorer, stores, prompts: list[str], labels: list[dict], seed: int = 0) -> list[np.ndarray]:
+    """Like behavior_scores for collections too large to score exhaustively: exact for the
+    windows a prefilter ranks best and for labelled ones, the prefilter's estimate elsewhere
+    (core.model.two_stage). Top picks come from the exact scores."""
+    from ..model.two_stage import CollectionRanker
+
+    always = [np.zeros(0, np.int64) for _ in stores]
+    for lab in labels:
+        store = store_for_video(stores, lab.get("video_path"), lab.get("video"))
+        if store is not None:
+            si = next(i for i, s in enumerate(stores) if s is store)
+            always[si] = np.union1d(always[si], overlapping_windows(store.starts, store.ends,
+                                                                     lab["start_s"], lab["end_s"]))
+    ranker = CollectionRanker(scorer.loaded)
+    return ranker.rank(stores, scorer.text_tensor(prompts), seed=seed, always=always).per_store
+
+
 def suggest(project, scorer, behavior, n: int = 20, strategy: str = "mixed", stores=None,
-            seed: int = 0) -> list[Suggestion]:
-    """Ranked suggestions for ``behavior`` across every indexed video of the project."""
+            seed: int = 0, two_stage_from: int = TWO_STAGE_WINDOWS) -> list[Suggestion]:
+    """Ranked suggestions for ``behavior`` across every indexed video of the project; projects of
+    ``two_stage_from`` windows or more are ranked in two stages."""
     from .adapters import project_stores
 
     b = project.find_behavior(behavior)
     stores = stores if stores is not None else project_stores(project, scorer.loaded)
-    scores = behavior_scores(scorer, stores, b["prompts"] or [b["name"]])
-    return rank_suggestions(stores, scores, project.labels(behavior=b["id"]), n, strategy, seed)
+    prompts = b["prompts"] or [b["name"]]
+    labels = project.labels(behavior=b["id"])
+    if sum(len(s) for s in stores) >= two_stage_from:
+        scores = two_stage_scores(scorer, stores, prompts, labels, seed)
+    else:
+        scores = behavior_scores(scorer, stores, prompts)
+    return rank_suggestions(stores, scores, labels, n, strategy, seed)

@@ -1,0 +1,141 @@
+"""Ranking every window of a whole collection for a text in two stages.
+
+Exhaustive scoring runs the prompt generator over every window's patch features (~50 KB a
+window in float16: ~18 GB for 100 hours, too much to hold in memory and ~1/8 ms a window).
+Instead:
+1. prefilter: the cosine of each window's MIT video embedding (kept in memory, 2 KB a window)
+   with one prompted text for the whole collection: the mean of the unit prompted texts over a
+   random sample of windows. Only the window-specific part of the prompt is left out.
+2. exact: the X-CLIP score (scoring.cosine_scores) of the best prefiltered windows, their
+   patch features read from the memory-mapped stores. The sample tells how far prefilter and
+   exact scores fall apart; a second round widens the candidates to every window that could
+   still beat the K-th best exact score found by that margin.
+Scores returned for windows outside the candidates are the prefilter's, mapped onto the exact
+scale by a straight line fitted on the sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .features import as_tensor, video_embeds
+from .scoring import cosine_scores, prompt_text, prompt_visual
+
+SAMPLE = 256  # windows scored exactly to fit the prefilter text and its error
+CANDIDATES = 1500  # first round of exact scores
+MAX_CANDIDATES = 6000  # exact scores at most (the time budget)
+MARGIN_QUANTILE = 0.99  # of |exact - fitted prefilter| on the sample
+CHUNK = 1024
+
+
+@dataclass
+class CollectionScores:
+    """Scores (mean cosine over the texts) of every window of a list of stores."""
+
+    per_store: list[np.ndarray]  # (N_i,) exact at candidates, fitted prefilter elsewhere
+    exact: list[np.ndarray]  # (N_i,) bool: which windows got the exact score
+    margin: float  # prefilter error bound used (quantile on the sample)
+
+    def top(self, k: int) -> list[tuple[int, int, float]]:
+        """(store index, window, score) of the k best exactly scored windows."""
+        rows = [(si, w, float(s[w])) for si, (s, e) in enumerate(zip(self.per_store, self.exact))
+                for w in np.flatnonzero(e)]
+        return sorted(rows, key=lambda r: -r[2])[:k]
+
+
+class CollectionRanker:
+    """Keeps unit MIT video embeddings per store (built once, from frame_cls) and ranks texts."""
+
+    def __init__(self, loaded):
+        self.loaded = loaded
+        self._video: dict[str, torch.Tensor] = {}
+
+    def reset(self) -> None:
+        self._video.clear()
+
+    @torch.inference_mode()
+    def unit_video(self, store) -> torch.Tensor:
+        key = str(store.folder)
+        if key not in self._video:
+            dev = self.loaded.device
+            parts = [F.normalize(video_embeds(self.loaded.model, as_tensor(store.frame_cls[i:i + CHUNK], dev)), dim=-1)
+                     for i in range(0, len(store), CHUNK)]
+            self._video[key] = torch.cat(parts) if parts else torch.zeros(0, self.loaded.embed_dim, device=dev)
+        return self._video[key]
+
+    @torch.inference_mode()
+    def exact(self, store, rows: np.ndarray, text: torch.Tensor) -> np.ndarray:
+        """Mean cosine over the texts of ``rows`` (sorted) of one store, read from its memory map."""
+        model, dev = self.loaded.model, self.loaded.device
+        out = []
+        for i in range(0, len(rows), CHUNK):
+            r = rows[i:i + CHUNK]
+            visual = prompt_visual(model, as_tensor(store.img_features[r], dev))
+            video = self.unit_video(store)[torch.from_numpy(r).to(dev)]
+            out.append(cosine_scores(model, video, text, visual=visual).mean(dim=1).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    @torch.inference_mode()
+    def rank(self, stores, text: torch.Tensor, k: int = 100, candidates: int = CANDIDATES,
+             max_candidates: int = MAX_CANDIDATES, sample: int = SAMPLE, seed: int = 0,
+             always: list[np.ndarray] | None = None) -> CollectionScores:
+        """text (K, D) embeddings. ``always``: per store, windows to score exactly regardless
+        (e.g. labelled ones)."""
+        sizes = np.array([len(s) for s in stores])
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        total = int(offsets[-1])
+        units = [self.unit_video(s) for s in stores]
+        exact_scores = [np.full(n, np.nan, np.float32) for n in sizes]
+
+        def score(flat: np.ndarray) -> None:
+            for si, rows in _split(np.unique(flat), offsets):
+                rows = rows[np.isnan(exact_scores[si][rows])]
+                if len(rows):
+                    exact_scores[si][rows] = self.exact(stores[si], rows, text)
+
+        # the collection's prompted text, from a random sample of windows
+        rng = np.random.default_rng(seed)
+        picked = np.sort(rng.choice(total, size=min(sample, total), replace=False))
+        prompted = []
+        for si, rows in _split(picked, offsets):
+            visual = prompt_visual(self.loaded.model, as_tensor(stores[si].img_features[rows], self.loaded.device))
+            unit = F.normalize(prompt_text(self.loaded.model, text, visual), dim=-1)  # (n, K, D)
+            video = units[si][torch.from_numpy(rows).to(unit.device)]
+            exact_scores[si][rows] = torch.einsum("nd,nkd->nk", video, unit).mean(dim=1).float().cpu().numpy()
+            prompted.append(unit)
+        mean_text = torch.cat(prompted).mean(dim=0)  # (K, D)
+        direction = mean_text.mean(dim=0)  # mean over texts of <v, p_k> = <v, mean_k p_k>
+        approx = torch.cat(units) @ direction
+        approx = approx.float().cpu().numpy()
+
+        sample_exact = np.concatenate([exact_scores[si][rows] for si, rows in _split(picked, offsets)])
+        a, b = np.polyfit(approx[picked], sample_exact, 1) if len(picked) > 2 else (1.0, 0.0)
+        fitted = a * approx + b
+        margin = float(np.quantile(np.abs(sample_exact - fitted[picked]), MARGIN_QUANTILE)) if len(picked) else 0.0
+
+        order = np.argsort(-fitted, kind="stable")
+        score(order[:candidates])
+        if always is not None:
+            score(np.concatenate([np.asarray(w, np.int64) + offsets[si] for si, w in enumerate(always)]))
+        done = np.concatenate([~np.isnan(e) for e in exact_scores])
+        flat_exact = np.concatenate(exact_scores)
+        if done.sum() >= k:
+            kth = np.sort(flat_exact[done])[-k]  # the true K-th best is at least this
+            reach = int(np.searchsorted(-fitted[order], -(kth - margin), side="right"))
+            score(order[:min(max(reach, candidates), max_candidates)])
+        per_store, masks = [], []
+        for si in range(len(stores)):
+            e = exact_scores[si]
+            mask = ~np.isnan(e)
+            per_store.append(np.where(mask, e, fitted[offsets[si]:offsets[si + 1]]).astype(np.float32))
+            masks.append(mask)
+        return CollectionScores(per_store, masks, margin)
+
+
+def _split(flat: np.ndarray, offsets: np.ndarray):
+    """(store index, local rows) for sorted flat indices."""
+    for si in np.flatnonzero(np.diff(np.searchsorted(flat, offsets)) > 0):
+        yield si, flat[(flat >= offsets[si]) & (flat < offsets[si + 1])] - offsets[si]
