@@ -33,6 +33,16 @@ def index_frames(frames, info: VideoInfo, start_pts: int, tb: float) -> Iterator
         yield i, frame
 
 
+def prime_decoder(container, stream) -> None:
+    """Decode the file's first frame before any seek. Some encoders state their version in
+    the first frame only (x264's SEI), and FFmpeg picks its workarounds for that version from
+    it: a decoder that starts at a later keyframe without it can decode garbage."""
+    try:
+        next(container.decode(stream), None)
+    except av.error.FFmpegError:
+        pass  # a damaged start: the seek below is still the best we can do
+
+
 def iter_frames(info: VideoInfo, wanted: np.ndarray, transform: FrameFn,
                 first: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, transform(rgb)) for each index in sorted ``wanted`` >= ``first``.
@@ -51,6 +61,7 @@ def iter_frames(info: VideoInfo, wanted: np.ndarray, transform: FrameFn,
         tb = float(stream.time_base)
         start_pts = stream.start_time or 0
         if first > 0:
+            prime_decoder(container, stream)
             target = int(round(info.time_of(int(wanted[0])) / tb)) + start_pts
             container.seek(target, stream=stream, backward=True, any_frame=False)
         i = -1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from .decode import index_frames
+from .decode import index_frames, prime_decoder
 from .probe import VideoError, VideoInfo, open_container, probe_video
 
 # Decoding forward this many frames is cheaper than a seek plus a GOP's worth of decoding.
@@ -26,6 +26,7 @@ class FrameReader:
         self._start = self._stream.start_time or 0
         self._frames = None  # decoder generator
         self._pos = -1  # index of the last frame decoded
+        self._primed = False
 
     def close(self) -> None:
         self._container.close()
@@ -87,6 +88,9 @@ class FrameReader:
 
     def seek(self, index: int) -> None:
         """Position the decoder at the keyframe before ``index``."""
+        if not self._primed:
+            prime_decoder(self._container, self._stream)
+            self._primed = True
         target = int(round(self.info.time_of(index) / self._tb)) + self._start
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._frames = index_frames(self._container.decode(self._stream), self.info, self._start, self._tb)
