@@ -184,8 +184,8 @@ class Timeline(QWidget):
         self.heat_view.clicked.connect(self.seekRequested.emit)
         self.master: pg.PlotItem | None = None
         entries = [(b["id"], b["name"], b.get("colour") or "#888888") for b in self.behaviors]
-        if self._preview_text:
-            entries.append((PREVIEW_ID, f"“{self._preview_text}” (typing…)", PREVIEW_COLOUR))
+        if self._preview_text:  # first, under the overview: in view however many behaviours follow
+            entries.insert(0, (PREVIEW_ID, f"“{self._preview_text}” (typing…)", PREVIEW_COLOUR))
         for r, (bid, name, colour) in enumerate(entries, start=1):
             self._add_row(r, bid, name, colour)
         heat_rows = max(1, len(self.behaviors))

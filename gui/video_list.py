@@ -12,6 +12,9 @@ STATE_COLOURS = {"indexed": "#59c76b", "indexing": "#e0b43c", "queued": "#c8c8c8
                  "error": "#ff6161", "missing": "#ff6161", "not indexed": "#9a9a9a"}
 
 
+NAME_MIN_WIDTH = 140  # px for the name column: never squeezed to "m…"
+
+
 class VideoList(QWidget):
     selected = Signal(int)
     indexRequested = Signal()
@@ -30,6 +33,9 @@ class VideoList(QWidget):
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         h.setStretchLastSection(False)
+        # long names keep their start and end (the part that tells recordings apart)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setMinimumWidth(NAME_MIN_WIDTH + 150)
         self.tree.currentItemChanged.connect(self._current)
         lay.addWidget(self.tree, 1)
         self.hint = QLabel("Drop video files here, or File → Add videos", self)
