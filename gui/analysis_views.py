@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
+                               QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ethoscout.core.data.records import NO_FOCAL_SUBJECT
@@ -310,3 +311,53 @@ class AnalysisViews:
                 self.w.status.show_message("info", f"saved the ethogram to {out}")
 
         self.session.export_ethogram(out, observer=opts["observer"], subject=opts["subject"], on_done=done)
+
+
+class ModifierChooser(QDialog):
+    """The modifiers of a behaviour's event, chosen when it starts: one list per set (one value,
+    or none, for a single set; any for a several set; a number typed in)."""
+
+    def __init__(self, behavior: dict, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Modifiers — {behavior['name']}")
+        self.sets = behavior["modifiers"]
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.widgets = []
+        for s in self.sets:
+            col = QVBoxLayout()
+            col.addWidget(QLabel(f"<b>{s['name']}</b>", self))
+            if s["kind"] == "numeric":
+                w = QLineEdit(self)
+                w.setPlaceholderText("a number (empty: none)")
+            else:
+                w = QListWidget(self)
+                for v in s["values"]:
+                    item = QListWidgetItem(v, w)
+                    if s["kind"] == "multiple":
+                        item.setCheckState(Qt.CheckState.Unchecked)
+                w.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+            col.addWidget(w)
+            if s["kind"] == "numeric":
+                col.addStretch(1)  # keep the name above the field, as for the lists
+            row.addLayout(col)
+            self.widgets.append(w)
+        lay.addLayout(row)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        lay.addWidget(box)
+
+    def choice(self) -> dict:
+        out = {}
+        for s, w in zip(self.sets, self.widgets):
+            if s["kind"] == "numeric":
+                values = [w.text().strip()] if w.text().strip() else []
+            elif s["kind"] == "multiple":
+                values = [w.item(i).text() for i in range(w.count())
+                          if w.item(i).checkState() == Qt.CheckState.Checked]
+            else:
+                values = [i.text() for i in w.selectedItems()]
+            if values:
+                out[s["name"]] = values
+        return out

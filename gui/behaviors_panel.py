@@ -8,6 +8,8 @@ from PySide6.QtWidgets import (QColorDialog, QComboBox, QDialog, QDialogButtonBo
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
+from ethoscout.core.data.modifiers import sets_to_text
+
 PREVIEW_DEBOUNCE_MS = 250
 
 
@@ -154,6 +156,12 @@ class BehaviorEditor(QDialog):
         form.addRow("Key", self.key)
         form.addRow("Type", self.kind)
         form.addRow("Colour", self.colour_button)
+        self.modifiers = QPlainTextEdit(sets_to_text(behavior.get("modifiers") or []))
+        self.modifiers.setPlaceholderText("posture: upright, hunched\nside (several): left, right\nspeed (number)")
+        self.modifiers.setToolTip("Modifier sets, one per line, chosen when an event of this behaviour "
+                                  "starts: one value, several with '(several)', or a number")
+        self.modifiers.setMaximumHeight(80)
+        form.addRow("Modifiers", self.modifiers)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
@@ -184,4 +192,7 @@ class BehaviorEditor(QDialog):
             out["colour"] = self.colour
         if self.kind.currentData() != (b.get("kind") or "state"):
             out["kind"] = self.kind.currentData()
+        mods = self.modifiers.toPlainText().strip()
+        if mods != sets_to_text(b.get("modifiers") or []):
+            out["modifiers"] = mods  # the text form; the session parses and checks it
         return out

@@ -233,11 +233,19 @@ class Code(Command):
 
     behavior_id: int = 0
     time_s: float = 0.0
+    modifiers: dict | None = None  # asked for when the event starts (behaviours with modifier sets)
     name = "Code by key"
     changes = ("labels", "view.coding")
 
+    def ask(self, session, dialogs):
+        b = session.behavior(self.behavior_id)
+        if self.modifiers is None and b.get("modifiers") and session.coding_starts(self.behavior_id):
+            self.modifiers = dialogs.choose_modifiers(b)
+            return self.modifiers is not None  # cancelled: nothing coded
+        return True
+
     def do(self, session):
-        return session.code(self.behavior_id, self.time_s)
+        return session.code(self.behavior_id, self.time_s, self.modifiers)
 
 
 @dataclass

@@ -46,6 +46,13 @@ class Dialogs:
         dlg = BehaviorEditor(behavior, self.parent)
         return dlg.changes() if dlg.exec() else None
 
+    def choose_modifiers(self, behavior: dict) -> dict | None:
+        """The modifiers of an event that starts now; None when cancelled."""
+        from .analysis_views import ModifierChooser
+
+        dlg = ModifierChooser(behavior, self.parent)
+        return dlg.choice() if dlg.exec() else None
+
     def model_error(self, message: str, open_settings) -> None:
         """Non-blocking: the rest of the app keeps working while it is shown."""
         if self._model_box is not None:

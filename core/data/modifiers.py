@@ -185,3 +185,29 @@ def parse_text(text: str) -> dict[str, list[str]]:
         key, values = part.split("=", 1)
         out[key.strip()] = [v.strip() for v in values.split(",") if v.strip()]
     return out
+
+
+_KIND_WORDS = {"single": "", "multiple": " (several)", "numeric": " (number)"}
+
+
+def sets_to_text(sets: list[dict]) -> str:
+    """One line per set, as the behaviour editor shows them: ``posture: upright, hunched``,
+    ``side (several): left, right``, ``speed (number)``."""
+    return "\n".join(f"{s['name']}{_KIND_WORDS[s['kind']]}" + (f": {', '.join(s['values'])}" if s["values"] else "")
+                     for s in sets)
+
+
+def sets_from_text(text: str) -> list[dict]:
+    sets = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        head, _, values = line.partition(":")
+        head = head.strip()
+        kind = "single"
+        for k, word in _KIND_WORDS.items():
+            if word and head.endswith(word.strip()):
+                kind, head = k, head[: -len(word.strip())].strip()
+        sets.append({"name": head, "kind": kind,
+                     "values": [v.strip() for v in values.split(",") if v.strip()]})
+    return normalise_sets(sets)

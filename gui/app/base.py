@@ -39,6 +39,7 @@ class SessionBase:
         self.tracked: dict[int, Tracked] = {}
         self._closed = False
         self._coding_subject: dict[int, int | None] = {}  # behaviour id -> subject of its open bout
+        self._coding_modifiers: dict[int, dict | None] = {}  # behaviour id -> its modifiers
 
     # ---- the open project's state (empty without one) -------------------------------------
 

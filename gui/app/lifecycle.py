@@ -58,6 +58,7 @@ class LifecycleMixin(SessionBase):
         self.view.clip = None
         self.view.coding = ()
         self._coding_subject.clear()
+        self._coding_modifiers.clear()
         self.view.subject_id = None  # subjects belong to the project
         self.view.video_id = None
         self.view.visible = None

@@ -221,6 +221,13 @@ class ReviewMixin(SessionBase):
         old = self.behavior(behavior_id)
         if "key" in fields:
             fields["key"] = self._check_key(fields["key"], behavior_id) or ""
+        if isinstance(fields.get("modifiers"), str):  # the editor's text form
+            from ethoscout.core.data.modifiers import ModifierError, sets_from_text
+
+            try:
+                fields["modifiers"] = sets_from_text(fields["modifiers"])
+            except ModifierError as e:
+                raise ProjectError("modifiers", str(e)) from None
         b = self._need_project().update_behavior(behavior_id, **fields)
         self.scope.behaviors = self.project.behaviors()
         self.events.emit("behaviors")
@@ -267,12 +274,12 @@ class ReviewMixin(SessionBase):
         return start, end
 
     def add_manual_label(self, video_id: int, behavior_id: int, start_s: float, end_s: float,
-                         verdict: str = "manual", subject_id=...) -> int:
+                         verdict: str = "manual", subject_id=..., modifiers=None) -> int:
         """A bout marked by hand, for ``subject_id`` (default: the selected subject)."""
         a, b = self._frame_span(video_id, *sorted((float(start_s), float(end_s))))
         subject = self.view.subject_id if subject_id is ... else subject_id
         lid = self._need_project().add_label(video_id, behavior_id, a, b, verdict, source="manual",
-                                             subject=subject)
+                                             subject=subject, modifiers=modifiers)
         self.events.emit("labels")
         return lid
 
@@ -310,26 +317,34 @@ class ReviewMixin(SessionBase):
         key = (key or "").lower()
         return next((b for b in self.behaviors if key and (b.get("key") or "").lower() == key), None)
 
-    def code(self, behavior_id: int, t: float) -> int | None:
+    def coding_starts(self, behavior_id: int) -> bool:
+        """Whether the behaviour's key would store a point or start a bout now (the moment its
+        modifiers are chosen), rather than stop an open bout."""
+        return behavior_id not in dict(self.view.coding)
+
+    def code(self, behavior_id: int, t: float, modifiers=None) -> int | None:
         """A behaviour's key pressed with the frame at ``t`` on screen. A point event is stored
         at once (that frame); a state event starts here and is stored when the key is pressed
-        again. Returns the label id when one was stored."""
+        again, with the ``modifiers`` chosen at its start. Returns the label id when one was
+        stored."""
         vid = self.view.video_id
         if vid is None:
             raise ProjectError("coding", "no video on screen")
         b = self.behavior(behavior_id)
         t = self.snap(vid, t)
         if b.get("kind") == "point":
-            return self.add_manual_label(vid, behavior_id, t, t)
+            return self.add_manual_label(vid, behavior_id, t, t, modifiers=modifiers)
         open_ = dict(self.view.coding)
         if behavior_id not in open_:
             self._coding_subject[behavior_id] = self.view.subject_id  # the bout keeps its animal
+            self._coding_modifiers[behavior_id] = modifiers
             self.view.coding = self.view.coding + ((behavior_id, t),)
             return None
         start = open_.pop(behavior_id)
         self.view.coding = tuple(open_.items())
         return self.add_manual_label(vid, behavior_id, start, t,
-                                     subject_id=self._coding_subject.pop(behavior_id, self.view.subject_id))
+                                     subject_id=self._coding_subject.pop(behavior_id, self.view.subject_id),
+                                     modifiers=self._coding_modifiers.pop(behavior_id, None))
 
     # ---- undo ------------------------------------------------------------------------------
 

@@ -194,3 +194,13 @@ def test_cli_defines_and_codes_modifiers(tmp_path, videos, capsys):
     with Project.open(proj) as p:
         lab = p.labels()[0]
         assert (lab["subject"], lab["modifiers"]) == ("m1", {"posture": ["hunched"], "side": ["left", "right"]})
+
+
+def test_editor_text_form_round_trip():
+    from ethoscout.core.data.modifiers import ModifierError, sets_from_text, sets_to_text
+
+    text = sets_to_text([POSTURE, SIDE, SPEED])
+    assert text == "posture: upright, hunched\nside (several): left, right\nspeed (number)"
+    assert sets_from_text(text) == [POSTURE, SIDE, SPEED]
+    with pytest.raises(ModifierError, match="no values"):
+        sets_from_text("posture:")

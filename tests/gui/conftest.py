@@ -24,6 +24,7 @@ class ScriptedDialogs:
         self.model_errors: list[str] = []
         self.errors: list[str] = []
         self.behavior_edits: list[dict] = []
+        self.modifier_choices: list[dict | None] = []
 
     def choose_folder(self, title, create=False, start=""):
         return self.folders.pop(0) if self.folders else None
@@ -42,6 +43,9 @@ class ScriptedDialogs:
 
     def edit_behavior(self, behavior):
         return self.behavior_edits.pop(0) if self.behavior_edits else None
+
+    def choose_modifiers(self, behavior):
+        return self.modifier_choices.pop(0) if self.modifier_choices else {}
 
     def model_error(self, message, open_settings):
         self.model_errors.append(message)

@@ -74,3 +74,27 @@ def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs
     panel.compute_button.click()
     qtbot.waitUntil(lambda: panel.table_data is not None, timeout=10000)
     assert panel.table_data.rows[0]["behavior"] == "(all behaviours)" and "kappa" in panel.summary.text()
+
+
+def test_modifiers_defined_in_the_editor_and_chosen_when_an_event_starts(qtbot, open_window, dialogs):
+    w = open_window
+    s = w.session
+    vid = s.current_video_id
+    b = w.run(C.AddBehavior("a bright square"))
+    dialogs.behavior_edits.append({"modifiers": "posture: upright, hunched\nside (several): left, right"})
+    w.run(C.EditBehavior(b["id"]))
+    assert [m["kind"] for m in s.behavior(b["id"])["modifiers"]] == ["single", "multiple"]
+    dialogs.behavior_edits.append({"modifiers": "posture:"})
+    assert not w.try_run(C.EditBehavior(b["id"]))[0]  # refused in one line, nothing changed
+    assert len(s.behavior(b["id"])["modifiers"]) == 2
+
+    dialogs.modifier_choices += [{"posture": ["hunched"], "side": ["left", "right"]}]
+    assert w.run(C.Code(b["id"], 1.0)) is None  # the bout starts; its modifiers are chosen now
+    assert w.run(C.Code(b["id"], 2.5)) is not None  # stops without asking again
+    lab = [x for x in s.labels(vid) if x["behavior_id"] == b["id"]][0]
+    assert lab["modifiers"] == {"posture": ["hunched"], "side": ["left", "right"]}
+    dialogs.modifier_choices.append(None)  # cancelled: nothing starts
+    assert w.run(C.Code(b["id"], 3.0)) is None and s.view.coding == ()
+    table = w.labels_table.table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert table.item(0, headers.index("Modifiers")).text() == "posture=hunched; side=left,right"
