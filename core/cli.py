@@ -6,6 +6,7 @@ arguments; this module only assembles them and turns known errors into one-line 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import warnings
 
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except EthoscoutError as e:
         print(f"ethoscout: error: {e}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as e:  # one the project layer did not name (it names its own)
+        print(f"ethoscout: error: project database: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
     except OSError as e:  # a full disk, a read-only folder, a file over a size limit
         where = e.filename or "a file"

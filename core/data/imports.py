@@ -3,7 +3,7 @@
 ``import_file(project, path)`` detects the format (``.boris`` project, BORIS tabular or
 aggregated export in 9.x or 7.x layout, our labels table, SRT/WebVTT/CSV narration), parses it
 into neutral records, matches media files to project videos by file name and writes everything
-in one transaction recorded as one op (``undo`` removes the whole import).
+in short transactions recorded as one undo step (``undo`` removes the whole import).
 
 Rows that fail (unknown video, unpaired START/STOP, negative or reversed times, times past the
 video's end) are collected with their line. By default any rejected row aborts the import with
@@ -21,7 +21,8 @@ from . import boris, labels_table, narration
 from .errors import DataError, ImportFormatError, ImportRejectedError
 from .modifiers import ModifierError, from_boris, merge_sets
 from .project import Project
-from .records import Parsed, Rejected, media_name, read_table
+from .oplog import now_iso
+from .records import Parsed, Rejected, SubjectDef, media_name, read_table
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 FORMATS = ("auto", "boris", "boris-table", "labels", "narration")
@@ -113,24 +114,46 @@ def import_file(project: Project, path: str | os.PathLike, video=None, fmt: str 
                  progress=progress)
 
 
+IMPORT_BATCH = 500  # labels per transaction: an answer from another process waits at most this long
+
+
 def apply(project: Project, parsed: Parsed, path: Path, partial: bool = False,
           add_missing_videos: bool = False,
           progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Write parsed records into ``project`` as one undoable action."""
+    """Write parsed records into ``project`` as one undoable action.
+
+    The ethogram, subjects and videos go first, then every label is checked without holding
+    the write lock, then the labels are written in short transactions of ``IMPORT_BATCH``
+    grouped into one undo step (``Project.grouped_action``): other processes can record
+    answers throughout, and a failed or killed import is taken back whole."""
     report = ImportReport(str(path), parsed.format, rejected=list(parsed.rejected))
     if not parsed.bouts and not parsed.behaviors and not parsed.rejected:
         raise ImportFormatError(path, "contains nothing to import")
-    with project.action(f"import {path.name}") as act:
-        _write(project, parsed, path, report, add_missing_videos, progress)
+    with project.grouped_action(f"import {path.name}") as group:
+        with group.step():
+            known, subjects, videos = _write_definitions(project, parsed, path, report, add_missing_videos)
+        steps = 2 * len(parsed.bouts) or 1  # checking, then writing
+        rows = _check_labels(project, parsed, report, known, subjects, videos,
+                             progress and (lambda n: progress(n, steps)))
         report.rejected.sort(key=_line_order)
         if report.rejected and not partial:
-            raise _rejected_error(path, parsed, report)  # rolls the whole import back
-        act.description = f"import {path.name} ({report.added} labels)"
+            raise _rejected_error(path, parsed, report)  # takes the definitions back too
+        for first in range(0, len(rows), IMPORT_BATCH):
+            with group.step() as act:
+                for values in rows[first:first + IMPORT_BATCH]:
+                    act.insert("labels", values)
+            if progress:
+                progress(len(parsed.bouts) + min(first + IMPORT_BATCH, len(rows)), steps)
+        report.added = len(rows)
+        group.description = f"import {path.name} ({report.added} labels)"
+    if progress:
+        progress(steps, steps)
     return report
 
 
-def _write(project: Project, parsed: Parsed, path: Path, report: ImportReport,
-           add_missing_videos: bool, progress) -> None:
+def _write_definitions(project: Project, parsed: Parsed, path: Path, report: ImportReport,
+                       add_missing_videos: bool) -> tuple[dict, dict, dict]:
+    """Behaviours, subjects and videos the labels need (the group's first step)."""
     known = {b["name"].lower(): b for b in project.behaviors()}
     for b in parsed.behaviors:
         old = known.get(b.name.lower())
@@ -145,21 +168,33 @@ def _write(project: Project, parsed: Parsed, path: Path, report: ImportReport,
             key=b.key if b.key and b.key not in used_keys else None, colour=b.colour,
             modifiers=b.modifiers or [])
         report.behaviors_created.append(b.name)
-    known_subjects = {s["name"].lower() for s in project.subjects()}
-    for s in parsed.subjects:
-        if s.name.lower() not in known_subjects:
-            project.add_subject(s.name, s.description, s.key)
-            known_subjects.add(s.name.lower())
+    subjects = {s["name"].lower(): s["id"] for s in project.subjects()}
+    declared = {s.name.lower(): s for s in parsed.subjects}
+    for bout in parsed.bouts:  # a subject named only in an event is added too
+        if bout.subject and bout.subject.lower() not in declared:
+            declared[bout.subject.lower()] = SubjectDef(bout.subject)
+    for key, s in declared.items():
+        if key not in subjects:
+            subjects[key] = project.add_subject(s.name, s.description, s.key)["id"]
             report.subjects_created.append(s.name)
-    existing = {_identity(lab) for lab in project.labels()}
     videos: dict[str, dict | Rejected] = {}
-    total = len(parsed.bouts)
+    for bout in parsed.bouts:
+        if bout.media not in videos:
+            videos[bout.media] = _match_video(project, bout.media, path, add_missing_videos, report)
+    return known, subjects, videos
+
+
+def _check_labels(project: Project, parsed: Parsed, report: ImportReport, known: dict,
+                  subjects: dict, videos: dict, progress) -> list[dict]:
+    """Rows ready to insert, each checked as ``add_label`` checks an answer; rejected and
+    duplicate rows are counted in ``report``. Reads only."""
+    existing = {_identity(lab) for lab in project.labels()}
+    rows: list[dict] = []
+    now = now_iso()
     for n, bout in enumerate(parsed.bouts):
-        if progress and n % 200 == 0:
-            progress(n, total)
-        v = videos.get(bout.media)
-        if v is None:
-            v = videos[bout.media] = _match_video(project, bout.media, path, add_missing_videos, report)
+        if progress and n % 1000 == 0:
+            progress(n)
+        v = videos[bout.media]
         if isinstance(v, Rejected):
             report.rejected.append(Rejected(bout.where, v.reason))
             continue
@@ -177,19 +212,17 @@ def _write(project: Project, parsed: Parsed, path: Path, report: ImportReport,
                                         chosen)
                 except ModifierError as e:
                     raise _RowError(str(e)) from None
-            project.add_label(v["id"], bout.behavior, start, end, bout.verdict, source=bout.source,
-                              score=bout.score, adapter_version=bout.adapter_version,
-                              subject=bout.subject, annotator=bout.annotator,
-                              comment=bout.comment, model_id=bout.model_id, text=bout.text,
-                              modifiers=chosen)
+            subject = subjects[bout.subject.lower()] if bout.subject else None
+            values = project._label_values(v, bout.behavior, start, end, bout.verdict, bout.source,
+                                           bout.score, bout.adapter_version, subject, bout.annotator,
+                                           bout.comment, bout.model_id, bout.text, chosen)
+            rows.append({**values, "created": now, "updated": now})
             existing.add(identity)
-            report.added += 1
         except DataError as e:
             report.rejected.append(Rejected(bout.where, e.problem))
-        except _RowError as e:
+        except (_RowError, TypeError, ValueError) as e:
             report.rejected.append(Rejected(bout.where, str(e)))
-    if progress:
-        progress(total, total)
+    return rows
 
 
 class _RowError(ValueError):

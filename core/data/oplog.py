@@ -6,6 +6,10 @@ delete. The list is stored as JSON in ``ops`` in the same transaction, so the lo
 can never disagree, and undo survives restarts. Undo writes the ``before`` images back in reverse
 order and marks the op undone; redo writes the ``after`` images again. A new action deletes the
 undone tail (the redo history), like every editor.
+
+A long import writes in many short transactions so that answers from other processes never
+wait long; its ops share a group (``ops.grp``, the id of the group's first op) and undo and redo
+treat a group as one step. A group still being written is skipped by undo (``skip_groups``).
 """
 from __future__ import annotations
 
@@ -46,9 +50,10 @@ def fetch_row(conn: sqlite3.Connection, table: str, row_id: int) -> dict | None:
 class Action:
     """Writes of one user action, recorded for undo. Use ``Project.action(description)``."""
 
-    def __init__(self, conn: sqlite3.Connection, description: str | None):
+    def __init__(self, conn: sqlite3.Connection, description: str | None, group: int | None = None):
         self.conn = conn
         self.description = description
+        self.group = group  # ops of one grouped action (a long import); None: no group
         self.changes: list[tuple[str, int, dict | None, dict | None]] = []
 
     def insert(self, table: str, values: dict) -> int:
@@ -85,8 +90,9 @@ class Action:
             return
         self.conn.execute("DELETE FROM ops WHERE undone = 1")
         payload = json.dumps([[t, i, _encode(b), _encode(a)] for t, i, b, a in self.changes])
-        self.conn.execute("INSERT INTO ops (description, changes, undone, created) "
-                          "VALUES (?, ?, 0, ?)", (self.description, payload, now_iso()))
+        self.conn.execute("INSERT INTO ops (description, changes, undone, created, grp) "
+                          "VALUES (?, ?, 0, ?, ?)",
+                          (self.description, payload, now_iso(), self.group))
 
 
 def _write_image(conn: sqlite3.Connection, table: str, row_id: int, image: dict | None) -> None:
@@ -105,27 +111,56 @@ def _write_image(conn: sqlite3.Connection, table: str, row_id: int, image: dict 
                      f"VALUES (?, {', '.join('?' * len(cols))})", [row_id] + [image[c] for c in cols])
 
 
-def undo_last(conn: sqlite3.Connection) -> str | None:
-    """Undo the newest op that is not undone (caller holds the write transaction)."""
-    row = conn.execute("SELECT id, description, changes FROM ops WHERE undone = 0 "
-                       "ORDER BY id DESC LIMIT 1").fetchone()
+def _ops_of(conn: sqlite3.Connection, op_id: int, grp: int | None, undone: int, order: str):
+    if grp is None:
+        return conn.execute("SELECT id, changes FROM ops WHERE id = ?", (op_id,)).fetchall()
+    return conn.execute(f"SELECT id, changes FROM ops WHERE grp = ? AND undone = ? ORDER BY id {order}",
+                        (grp, undone)).fetchall()
+
+
+def _skip(skip_groups) -> tuple[str, list]:
+    groups = sorted(skip_groups or ())
+    if not groups:
+        return "", []
+    return f" AND (grp IS NULL OR grp NOT IN ({', '.join('?' * len(groups))}))", groups
+
+
+def undo_last(conn: sqlite3.Connection, skip_groups=()) -> str | None:
+    """Undo the newest op (or op group) that is not undone (caller holds the write
+    transaction)."""
+    where, params = _skip(skip_groups)
+    row = conn.execute("SELECT id, description, grp FROM ops WHERE undone = 0" + where +
+                       " ORDER BY id DESC LIMIT 1", params).fetchone()
     if row is None:
         return None
-    op_id, description, changes = row
-    for table, row_id, before, _after in reversed(json.loads(changes)):
-        _write_image(conn, table, row_id, _decode(before))
-    conn.execute("UPDATE ops SET undone = 1 WHERE id = ?", (op_id,))
+    op_id, description, grp = row
+    for oid, changes in _ops_of(conn, op_id, grp, 0, "DESC"):
+        for table, row_id, before, _after in reversed(json.loads(changes)):
+            _write_image(conn, table, row_id, _decode(before))
+        conn.execute("UPDATE ops SET undone = 1 WHERE id = ?", (oid,))
     return description
 
 
 def redo_next(conn: sqlite3.Connection) -> str | None:
-    """Redo the oldest undone op (caller holds the write transaction)."""
-    row = conn.execute("SELECT id, description, changes FROM ops WHERE undone = 1 "
-                       "ORDER BY id ASC LIMIT 1").fetchone()
+    """Redo the oldest undone op or op group (caller holds the write transaction)."""
+    row = conn.execute("SELECT id, grp FROM ops WHERE undone = 1 ORDER BY id ASC LIMIT 1").fetchone()
     if row is None:
         return None
-    op_id, description, changes = row
-    for table, row_id, _before, after in json.loads(changes):
-        _write_image(conn, table, row_id, _decode(after))
-    conn.execute("UPDATE ops SET undone = 0 WHERE id = ?", (op_id,))
+    op_id, grp = row
+    description = None
+    for oid, changes in _ops_of(conn, op_id, grp, 1, "ASC"):
+        for table, row_id, _before, after in json.loads(changes):
+            _write_image(conn, table, row_id, _decode(after))
+        conn.execute("UPDATE ops SET undone = 0 WHERE id = ?", (oid,))
+        description = conn.execute("SELECT description FROM ops WHERE id = ?", (oid,)).fetchone()[0]
     return description
+
+
+def discard_group(conn: sqlite3.Connection, grp: int) -> None:
+    """Take back every op of an unfinished group and forget it (no redo): an import that
+    failed or was killed half-way leaves nothing behind."""
+    for oid, changes in conn.execute("SELECT id, changes FROM ops WHERE grp = ? AND undone = 0 "
+                                     "ORDER BY id DESC", (grp,)).fetchall():
+        for table, row_id, before, _after in reversed(json.loads(changes)):
+            _write_image(conn, table, row_id, _decode(before))
+    conn.execute("DELETE FROM ops WHERE grp = ?", (grp,))

@@ -6,8 +6,10 @@ recorded in the operation log (see ``oplog``) so it can be undone and redone acr
 Threads and processes: each thread gets its own connection, opened lazily on first use, so
 one ``Project`` object may be shared by the GUI thread and worker threads; a training child
 process opens its own ``Project``. The database runs in WAL mode (readers never block the
-writer) with a 10 s busy timeout, and every write takes the write lock up front
-(``BEGIN IMMEDIATE``) so two writers queue instead of failing half-way.
+writer and reading never takes the write lock); every write takes the write lock up front
+(``BEGIN IMMEDIATE``) and waits for it as long as another process writes, saying so through
+``on_wait`` (see ``dbfile``). Long imports write in short transactions grouped into one undo
+step (``grouped_action``), so an answer never waits behind them.
 """
 from __future__ import annotations
 
@@ -16,24 +18,26 @@ import json
 import math
 import os
 import re
+import socket
 import sqlite3
 import threading
 import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import sqlite_utils
 
 from ..video.probe import VideoInfo, probe_video
+from .dbfile import alive, announce, backup_copy, begin_write, connect
 from .errors import ProjectError
 from .modifiers import ModifierError, normalise_choice, normalise_sets
-from .oplog import Action, now_iso, redo_next, undo_last
-from .schema import KINDS, RUN_STATUSES, SOURCES, VERDICTS, migrate, schema_version
+from .oplog import Action, discard_group, now_iso, redo_next, undo_last
+from .schema import KINDS, RUN_STATUSES, SCHEMA_VERSION, SOURCES, VERDICTS, migrate, schema_version
 
 DB_NAME = "project.sqlite"
 SUBFOLDERS = ("features", "adapters", "exports")
-BUSY_TIMEOUT_S = 10.0
+PENDING_GROUPS = "ops.pending_groups"  # setting: grouped actions still being written
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
            "#bfef45", "#fabed4", "#469990", "#9a6324", "#800000", "#808000", "#000075")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -63,6 +67,8 @@ class Project:
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._timing_cache: dict[tuple[int, str], VideoInfo] = {}
+        # Hears "waiting for another ethoscout process (import)…" (default: a logged warning).
+        self.on_wait: Callable[[str], None] | None = None
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -92,33 +98,39 @@ class Project:
                                        "create one with 'ethoscout project init'")
         project = cls(folder)
         project._conn()
+        project._discard_interrupted()
         for sub in SUBFOLDERS:
-            (project.folder / sub).mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):  # a read-only project can still be read
+                (project.folder / sub).mkdir(exist_ok=True)
         return project
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
+        conn = connect(self.path)  # autocommit: transactions are begun and ended in action()
         try:
-            # Autocommit mode: transactions are begun and ended explicitly in action().
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = FULL")  # a committed answer survives power loss
-            migrate(conn, str(self.path))
-        except sqlite3.OperationalError as e:
-            # The file may be fine: the disk or folder refuses writes (full, read-only, quota).
-            raise ProjectError(self.path, f"cannot be opened for writing ({e}; is the disk full "
-                                          "or the folder read-only?)") from None
-        except sqlite3.DatabaseError as e:
-            raise ProjectError(self.path, f"is not a readable project database ({e})") from None
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
         with self._lock:
             self._conns.append(conn)
         self._local.conn = conn
         return conn
+
+    def _migrate(self, conn) -> None:
+        """Migrate only an older schema (reading takes no write lock), after a backup copy."""
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise ProjectError(self.path, f"was written by a newer ethoscout (schema {version}, "
+                                          f"this version reads up to {SCHEMA_VERSION}); update ethoscout")
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            backup_copy(conn, version)
+        with announce(self.folder, "migration"):
+            migrate(conn, str(self.path), begin=lambda c: begin_write(c, self.on_wait))
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -155,10 +167,10 @@ class Project:
     # ---- transactions ----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def action(self, description: str | None) -> Iterator[Action]:
+    def action(self, description: str | None, group: int | None = None) -> Iterator[Action]:
         """One user action = one transaction (and one undoable op when ``description`` is
-        given). Nested calls join the outer action through a savepoint, so a failed inner
-        step leaves the outer action intact."""
+        given; ``group`` joins it to a grouped action). Nested calls join the outer action
+        through a savepoint, so a failed inner step leaves the outer action intact."""
         conn = self._conn()
         outer = getattr(self._local, "action", None)
         if outer is not None:
@@ -173,8 +185,8 @@ class Project:
                 raise
             conn.execute("RELEASE nested")
             return
-        act = Action(conn, description)
-        conn.execute("BEGIN IMMEDIATE")
+        act = Action(conn, description, group)
+        begin_write(conn, self.on_wait)
         self._local.action = act
         try:
             yield act
@@ -196,18 +208,63 @@ class Project:
         except sqlite3.IntegrityError as e:
             raise ProjectError(self.path, f"change refused by the database ({e})") from None
 
+    @contextlib.contextmanager
+    def grouped_action(self, description: str, activity: str = "import") -> Iterator["ActionGroup"]:
+        """A long action written in many short transactions (``group.step()``), undone and
+        redone as one. Until it ends, undo skips it; when it fails (or the process dies) its
+        steps are taken back, so it lands whole or not at all."""
+        group = ActionGroup(self, description)
+        with announce(self.folder, activity):
+            try:
+                yield group
+            except BaseException:
+                if group.number is not None:
+                    self._discard_group(group.number)
+                raise
+            group.finish()
+
+    def _pending_groups(self) -> dict:
+        return self.get_setting(PENDING_GROUPS, {}) or {}
+
+    def _set_pending(self, conn, pending: dict) -> None:
+        conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                     "SET value = excluded.value", (PENDING_GROUPS, json.dumps(pending)))
+
+    def _discard_group(self, number: int) -> None:
+        conn = self._conn()
+        begin_write(conn, self.on_wait)
+        try:
+            discard_group(conn, number)
+            pending = self._pending_groups()
+            pending.pop(str(number), None)
+            self._set_pending(conn, pending)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _discard_interrupted(self) -> None:
+        """Take back grouped actions whose process died on this machine (a killed import).
+        Costs one read when there are none."""
+        host = socket.gethostname()
+        for number, owner in self._pending_groups().items():
+            if owner.get("host") == host and not alive(int(owner.get("pid", 0))):
+                with contextlib.suppress(ProjectError, sqlite3.IntegrityError):
+                    self._discard_group(int(number))  # read-only or since built upon: keep it
+
     # ---- undo / redo -----------------------------------------------------------------------
 
     def undo(self) -> str | None:
-        """Undo the last action; returns its description, or None when there is nothing."""
-        return self._replay(undo_last)
+        """Undo the last action; returns its description, or None when there is nothing.
+        An import still being written (by any process) is not undone half-way."""
+        return self._replay(lambda conn: undo_last(conn, [int(g) for g in self._pending_groups()]))
 
     def redo(self) -> str | None:
         return self._replay(redo_next)
 
     def _replay(self, step) -> str | None:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        begin_write(conn, self.on_wait)
         try:
             result = step(conn)
             conn.execute("COMMIT")
@@ -715,6 +772,44 @@ class Project:
             r["spec"] = json.loads(r["spec"] or "{}")
             r["metrics"] = None if r["metrics"] is None else json.loads(r["metrics"])
         return rows
+
+
+class ActionGroup:
+    """Steps of one grouped action (see ``Project.grouped_action``)."""
+
+    def __init__(self, project: Project, description: str):
+        self.project = project
+        self.description = description
+        self.number: int | None = None
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[Action]:
+        """One short transaction of the group; the first registers the group as pending."""
+        p = self.project
+        first = self.number is None
+        with p.action(self.description, group=self.number) as act:
+            if first:
+                act.group = int(act.conn.execute("SELECT COALESCE(MAX(grp), 0) + 1 FROM ops")
+                                .fetchone()[0])
+                pending = p._pending_groups()
+                pending[str(act.group)] = {"pid": os.getpid(), "host": socket.gethostname(),
+                                           "what": self.description}
+                p._set_pending(act.conn, pending)
+            yield act
+        if first:
+            self.number = act.group
+
+    def finish(self) -> None:
+        """The group is complete: undo may take it back now, under its final description."""
+        if self.number is None:
+            return
+        p = self.project
+        with p.action(None) as act:
+            act.conn.execute("UPDATE ops SET description = ? WHERE id = (SELECT MAX(id) FROM ops "
+                             "WHERE grp = ?)", (self.description, self.number))
+            pending = p._pending_groups()
+            pending.pop(str(self.number), None)
+            p._set_pending(act.conn, pending)
 
 
 def _frames(info: VideoInfo, start_s: float, end_s: float) -> tuple[int, int]:

@@ -158,7 +158,13 @@ CREATE INDEX labels_behavior ON labels(behavior_id);
 CREATE INDEX labels_annotator ON labels(annotator);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]  # MIGRATIONS[i] takes version i to i + 1
+# Version 4: op groups, so that an import written in many short transactions is one undo step.
+_V4 = """
+ALTER TABLE ops ADD COLUMN grp INTEGER;
+CREATE INDEX ops_grp ON ops(grp) WHERE grp IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]  # MIGRATIONS[i] takes version i to i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -166,12 +172,16 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(conn: sqlite3.Connection, where: str, target: int = SCHEMA_VERSION) -> int:
+def migrate(conn: sqlite3.Connection, where: str, target: int = SCHEMA_VERSION, begin=None) -> int:
     """Bring the database to ``target``; returns the version it had before. ``conn`` must be in
-    autocommit mode (isolation_level=None)."""
+    autocommit mode (isolation_level=None); ``begin(conn)`` takes the write lock (default
+    ``BEGIN IMMEDIATE``)."""
     # Re-read the version inside a write lock: two processes opening an old project at once
     # must not both run the same migration.
-    conn.execute("BEGIN IMMEDIATE")
+    if begin is None:
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        begin(conn)
     try:
         before = schema_version(conn)
         if before > SCHEMA_VERSION:
