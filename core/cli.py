@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "ethoscout.core.data.commands",
     "ethoscout.core.learn.commands",
     "ethoscout.core.analysis.commands",
+    "ethoscout.core.doctor",
 )
 
 

@@ -89,8 +89,8 @@ def resolve_spec(spec: WindowSpec | None, loaded: LoadedModel) -> WindowSpec:
     return spec if spec.frames else replace(spec, frames=loaded.num_frames)
 
 
-def as_loaded(model: str | LoadedModel, device: str = "auto") -> LoadedModel:
-    return model if isinstance(model, LoadedModel) else load_xclip(model, device=device)
+def as_loaded(model: str | LoadedModel, device: str = "auto", on_progress: ProgressFn | None = None) -> LoadedModel:
+    return model if isinstance(model, LoadedModel) else load_xclip(model, device=device, on_progress=on_progress)
 
 
 def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec: WindowSpec,
@@ -162,15 +162,17 @@ def add_motion(store: FeatureStore, info: VideoInfo, windows, pre: Preprocessor,
 def index_videos(project: str | Path, paths: list[str | Path], model: str | LoadedModel = DEFAULT_MODEL,
                  spec: WindowSpec | None = None, device: str = "auto", runtime: str = "auto",
                  batch_size: int = 4, on_progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None, cache_dtype: str = "float16") -> list[IndexResult]:
+                 cancel: CancelToken | None = None, cache_dtype: str = "float16",
+                 on_warmup: ProgressFn | None = None) -> list[IndexResult]:
     """Index each video and add it to the project database; a bad file becomes an error
     result and the others go on. The project (created if missing), its videos and its model
     and window settings change only for videos that were indexed: a run that fails leaves
-    the project as it was."""
-    loaded = as_loaded(model, device)
+    the project as it was. ``on_warmup`` hears the one-time steps before the first window
+    (download, loading, ONNX export, graph optimisation)."""
+    loaded = as_loaded(model, device, on_warmup)
     spec = resolve_spec(project_spec(project, spec), loaded)
     try:
-        backend = make_vision_backend(loaded, runtime)
+        backend = make_vision_backend(loaded, runtime, on_progress=on_warmup)
     except ValueError as e:  # a runtime this machine can't run
         raise OptionError("--runtime", str(e)) from None
     folder = project.folder if isinstance(project, Project) else Path(project)

@@ -32,9 +32,11 @@ def spec_from_args(args) -> WindowSpec | None:
 
 
 def tqdm_progress():
-    """A progress callback drawing one bar per video; ``update.close()`` ends every bar so
-    a message printed afterwards gets its own line."""
+    """A progress callback: a line per warm-up step, a byte bar for a model download, one bar
+    per video; ``update.close()`` ends every bar so a message printed afterwards gets its own line."""
     from tqdm import tqdm
+
+    from .progress import DOWNLOAD, WARMUP
 
     bars = {}
 
@@ -43,6 +45,18 @@ def tqdm_progress():
             bar.close()
 
     def update(p):
+        if p.task == WARMUP:
+            print(f"{p.item} ...", file=sys.stderr, flush=True)
+            return
+        if p.task == DOWNLOAD:
+            bar = bars.get(("download", p.item))
+            if bar is None:
+                bar = bars[("download", p.item)] = tqdm(total=p.total, initial=p.done, desc=f"downloading {p.item}",
+                                                        unit="B", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+            bar.update(p.done - bar.n)
+            if p.done >= p.total:
+                bar.close()
+            return
         bar = bars.get(p.item)
         if bar is None:
             bar = bars[p.item] = tqdm(total=p.total, initial=p.done, desc=p.item[:30], unit="win",
@@ -64,7 +78,7 @@ def run_index(args) -> int:
         results = index_videos(args.project, args.videos, model=project_model(args.project, args.model),
                                spec=spec_from_args(args),
                                device=args.device, runtime=args.runtime, batch_size=args.batch_size,
-                               on_progress=progress)
+                               on_progress=progress, on_warmup=progress)
     finally:
         progress.close()
     failed = 0
@@ -98,7 +112,7 @@ def run_score(args) -> int:
         raise EthoscoutError(f"{args.project}: --behavior needs a project database (behaviours and labels); "
                              "this folder has none")
     # Scores follow the project's active adapter, as suggestions do.
-    loaded = as_loaded(project_model(args.project, args.model), args.device)
+    loaded = as_loaded(project_model(args.project, args.model), args.device, tqdm_progress())
     project = Project.open(args.project) if is_project else None
     scorer = active_scorer(project, loaded) if is_project else QueryScorer(loaded)
     results = score_queries(args.project, queries, model=scorer, spec=spec_from_args(args)) if queries else []

@@ -251,20 +251,21 @@ class ModelContext(JobContext):
     queue: "ModelService"
 
     def model(self):
-        """The loaded model (loading it on first use); raises ModelError with the reason."""
-        return self.queue._ensure_model()
+        """The loaded model (loading it on first use, the warm-up reported as this job's
+        progress); raises ModelError with the reason."""
+        return self.queue._ensure_model(self.report)
 
     def scorer(self):
-        self.queue._ensure_model()
+        self.queue._ensure_model(self.report)
         return self.queue._scorer
 
     def backend(self):
         """The vision backend for indexing (built once per loaded model)."""
         svc = self.queue
-        svc._ensure_model()
+        svc._ensure_model(self.report)
         if svc._backend is None:
             from .model.runtime import make_vision_backend
-            svc._backend = make_vision_backend(svc._loaded, svc.config.runtime)
+            svc._backend = make_vision_backend(svc._loaded, svc.config.runtime, on_progress=self.report)
         return svc._backend
 
 
@@ -290,7 +291,7 @@ class ModelService(JobQueue):
         """Use another checkpoint, device or adapter from the next job on."""
         self.config = config
 
-    def _ensure_model(self):
+    def _ensure_model(self, on_progress=None):
         cfg = self.config
         if self._loaded is not None and self._loaded_config == cfg:
             return self._loaded
@@ -303,7 +304,7 @@ class ModelService(JobQueue):
             if not same_base:
                 self._base = self._loaded = self._scorer = self._backend = None
                 self.model_info = {}
-                self._base = load_xclip(cfg.model, device=cfg.device)
+                self._base = load_xclip(cfg.model, device=cfg.device, on_progress=on_progress)
             # An adapter is applied to a copy of the base model, so adapters never stack.
             self._loaded = self._load_adapter(self._base, cfg.adapter) if cfg.adapter else self._base
         except EthoscoutError as e:

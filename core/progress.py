@@ -41,6 +41,18 @@ class Progress:
 
 ProgressFn = Callable[[Progress], None]
 
+# One-time preparation before the first result (loading weights, ONNX export, graph
+# optimisation): reported as Progress(task=WARMUP, total=0, item=what is happening now).
+WARMUP = "warming up"
+DOWNLOAD = "downloading"  # a model download, in bytes
+WARMUP_TASKS = (WARMUP, DOWNLOAD)
+
+
+def warmup(on_progress: ProgressFn | None, what: str) -> None:
+    """Say which step of the warm-up starts now."""
+    if on_progress is not None:
+        on_progress(Progress(WARMUP, total=0, item=what))
+
 
 class CancelToken:
     def __init__(self):

@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
               "usage: ethoscout [PROJECT_DIR] | ethoscout COMMAND ... (ethoscout --help lists commands)",
               file=sys.stderr)
         return 2
-    reason = no_display_reason()
+    from ethoscout.core.doctor import qt_problem
+
+    # Qt aborts the process with a generic message when its platform plugin can't load: name
+    # the missing system libraries and their packages instead.
+    reason = no_display_reason() or qt_problem()
     if reason:
         print(f"ethoscout: error: {reason}", file=sys.stderr)
         return 1

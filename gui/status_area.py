@@ -5,10 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from ethoscout.core.progress import DOWNLOAD, WARMUP_TASKS
+
 
 def describe(progress) -> str:
     if progress is None:
         return ""
+    if progress.task == DOWNLOAD:
+        mb = 2 ** 20
+        eta = f", ETA {int(progress.eta_s) // 60}:{int(progress.eta_s) % 60:02d}" if progress.eta_s else ""
+        return (f"downloading {progress.item} — {progress.done / mb:.0f} of {progress.total / mb:.0f} MB"
+                f" ({progress.rate / mb:.1f} MB/s{eta})")
     if progress.total <= 0:
         return f"{progress.task} {progress.item}".strip()
     rate = progress.rate
@@ -58,7 +65,9 @@ class StatusArea(QWidget):
 
     def show_jobs(self, tracked: list) -> None:
         """``tracked``: Session.Tracked entries, running first."""
-        visible = [t for t in tracked if t.kind in ("index", "io")]
+        # indexing and file work, and any job while the model warms up (its first use takes a while)
+        visible = [t for t in tracked if t.kind in ("index", "io")
+                   or (t.job.progress is not None and t.job.progress.task in WARMUP_TASKS and not t.job.finished)]
         if not visible:
             self.work.setText("")
             self.bar.hide()

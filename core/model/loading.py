@@ -17,11 +17,11 @@ import torch
 
 from ..errors import EthoscoutError
 from ..fingerprint import fingerprint_file
+from ..progress import CancelToken, ProgressFn, warmup
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z0-9][\w.-]*")
 DEFAULT_MODEL = "microsoft/xclip-base-patch32"
 WEIGHT_FILES = ("model.safetensors",)
-NEEDED_FILES = ["config.json", "*.safetensors", "*.json", "*.txt", "vocab*", "merges*"]
 
 
 class ModelError(EthoscoutError):
@@ -40,28 +40,28 @@ def pick_device(device: str = "auto") -> torch.device:
     return d
 
 
-def resolve_folder(name_or_path: str | os.PathLike) -> Path:
-    """A local folder as given, or the hub snapshot (from the local cache first, then online)."""
+def resolve_folder(name_or_path: str | os.PathLike, on_progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> Path:
+    """A local folder as given, or the hub snapshot (from the local cache first, else
+    downloaded with byte progress; see hub.py)."""
+    from .hub import DownloadError, cached_folder, download_model, download_hint, offline_reason
+
     text = str(name_or_path)
     p = Path(text).expanduser()
     if p.exists() or not HUB_ID.fullmatch(text):
         if not p.is_dir():
-            raise ModelError(f"{p}: model folder not found; point --model at a folder with config.json and model.safetensors")
+            raise ModelError(f"{p}: model folder not found; choose a folder with config.json and model.safetensors")
         return p
-    from huggingface_hub import snapshot_download
-
+    cached = cached_folder(text)
+    if cached is not None:
+        return cached
+    offline = offline_reason()
+    if offline:
+        raise ModelError(f"{text}: weights are not on this machine and {offline}; {download_hint(text)}")
     try:
-        return Path(snapshot_download(str(name_or_path), allow_patterns=NEEDED_FILES, local_files_only=True))
-    except Exception:
-        pass
-    try:
-        return Path(snapshot_download(str(name_or_path), allow_patterns=NEEDED_FILES))
-    except Exception as e:
-        reason = type(e).__name__
-        raise ModelError(
-            f"{name_or_path}: weights are not on this machine and could not be downloaded ({reason}); "
-            f"download once while online (`hf download {name_or_path}`), choose a local folder, "
-            f"or pass --model /path/to/folder") from None
+        return download_model(text, on_progress, cancel)
+    except DownloadError as e:
+        raise ModelError(str(e)) from None
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -94,13 +94,15 @@ class LoadedModel:
         return self.model.config.projection_dim
 
 
-def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto") -> LoadedModel:
+def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto",
+               on_progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> LoadedModel:
+    """``on_progress`` hears each step (a download in bytes, then loading) as it starts."""
     from transformers import AutoTokenizer, XCLIPModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own progress reporting speaks for long work
 
-    folder = resolve_folder(name_or_path)
+    folder = resolve_folder(name_or_path, on_progress, cancel)
     if not (folder / "config.json").exists():
         raise ModelError(f"{folder}: no config.json; this is not an X-CLIP model folder")
     if not any(folder.glob("*.safetensors")):
@@ -114,11 +116,14 @@ def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     if config.get("model_type") != "xclip":
         raise ModelError(f"{folder}: model_type is {config.get('model_type')!r}, not an X-CLIP checkpoint")
     dev = pick_device(device)
+    warmup(on_progress, f"loading {Path(str(name_or_path)).name} weights")
     try:
         model = XCLIPModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError, RuntimeError) as e:
         raise ModelError(f"{folder}: could not load the model ({str(e).splitlines()[0]})") from None
+    if dev.type != "cpu":
+        warmup(on_progress, f"moving the model to {dev}")
     model.eval().to(dev)
     pp_path = folder / "preprocessor_config.json"
     pp = json.loads(pp_path.read_text()) if pp_path.exists() else {}

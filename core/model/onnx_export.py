@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .features import encode_windows
+from ..progress import ProgressFn, warmup
 from .loading import LoadedModel, ModelError
 
 
@@ -160,22 +161,29 @@ def _convert_fp16(src: Path, out: Path) -> None:
     onnx.save(model, str(out))
 
 
-def export(loaded: LoadedModel, part: str = "vision", precision: str = "fp32", verify: bool = True) -> Path:
-    """The cached graph for ``part`` at ``precision``, exported (and checked) if missing."""
+def export(loaded: LoadedModel, part: str = "vision", precision: str = "fp32", verify: bool = True,
+           on_progress: ProgressFn | None = None) -> Path:
+    """The cached graph for ``part`` at ``precision``, exported (and checked) if missing;
+    ``on_progress`` hears each step, since a first export takes a while."""
     if part not in PARTS or precision not in PRECISIONS:
         raise ValueError(f"no ONNX graph {part!r}/{precision!r}; parts {PARTS}, precisions {PRECISIONS}")
     final = graph_path(loaded, part, precision)
     if final.exists():
         return final
-    source = export(loaded, part, "fp32", verify) if precision != "fp32" else None
+    source = export(loaded, part, "fp32", verify, on_progress) if precision != "fp32" else None
     tmp = _tmp_path(final)
     try:
         if precision == "fp32":
+            warmup(on_progress, f"exporting the {part} tower to ONNX (once per model)")
             _export_fp32(loaded, part, tmp)
         elif precision == "int8":
+            warmup(on_progress, f"quantising the {part} graph to int8 (once per model)")
             _quantize_int8(source, tmp)
         else:
+            warmup(on_progress, f"converting the {part} graph to fp16 (once per model)")
             _convert_fp16(source, tmp)
+        if verify:
+            warmup(on_progress, f"checking the {precision} {part} graph against torch")
         report = check(loaded, tmp, part) if verify else None
         if report is not None and report.min_cosine < MIN_COSINE[precision]:
             raise ExportError(f"{loaded.name}: the {precision} {part} graph disagrees with torch "

@@ -6,6 +6,7 @@ decoder needs (on 2 cores that made overlapped indexing slower than doing one af
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -23,7 +24,37 @@ def available_providers() -> list[str]:
 
 
 def has_cuda_provider() -> bool:
-    return CUDA in available_providers()
+    """The CUDA provider is listed and its libraries load (onnxruntime-gpu lists it even on
+    machines without the CUDA and cuDNN libraries it needs)."""
+    return CUDA in available_providers() and cuda_provider_problem() is None
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_provider_problem() -> str | None:
+    """Why ONNX Runtime's CUDA provider can't be loaded here (its shared library, or a CUDA or
+    cuDNN library that one needs), else None."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "onnxruntime is not installed"
+    if CUDA not in ort.get_available_providers():
+        return "this onnxruntime build has no CUDA provider (pip install onnxruntime-gpu)"
+    import ctypes
+    from pathlib import Path
+
+    try:  # torch's CUDA wheels bring the CUDA libraries; loading torch first makes them findable
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    lib = next(iter(sorted((Path(ort.__file__).parent / "capi").glob("*onnxruntime_providers_cuda*"))), None)
+    if lib is None:
+        return None
+    try:
+        ctypes.CDLL(str(lib))
+    except OSError as e:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return text.replace(f"{lib}: ", "")
+    return None
 
 
 def session_options(threads: int | None = None):

@@ -16,12 +16,14 @@ Runtimes:
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
 import numpy as np
 import torch
 
+from ..progress import ProgressFn, warmup
 from .features import encode_windows
 from .loading import LoadedModel
 
@@ -66,18 +68,23 @@ def gpu_available(loaded: LoadedModel) -> bool:
     return loaded.device.type == "cuda" or torch.cuda.is_available()
 
 
-def _ort_backend(loaded: LoadedModel, precision: str, cuda: bool, threads: int | None):
+def _ort_backend(loaded: LoadedModel, precision: str, cuda: bool, threads: int | None,
+                 on_progress: ProgressFn | None = None):
     from .onnx_export import export
     from .ort_backend import OrtVisionBackend
 
-    path = export(loaded, "vision", precision)
+    path = export(loaded, "vision", precision, on_progress=on_progress)
     name = f"ort-{'cuda-' if cuda else ''}{precision}"
+    warmup(on_progress, f"optimising the {precision} graph for this machine ({'GPU' if cuda else 'CPU'})")
     return OrtVisionBackend(path, name, cuda=cuda, threads=None if cuda else threads)
 
 
-def make_vision_backend(loaded: LoadedModel, runtime: str = "auto", threads: int | None = None):
+def make_vision_backend(loaded: LoadedModel, runtime: str = "auto", threads: int | None = None,
+                        on_progress: ProgressFn | None = None):
     """A backend for ``runtime`` (see the module docstring); ``threads`` caps CPU intra-op
-    threads of ONNX Runtime sessions (default: ``inference_threads()``)."""
+    threads of ONNX Runtime sessions (default: ``inference_threads()``); ``on_progress``
+    hears the warm-up steps (export, quantisation, graph optimisation)."""
+    ort = functools.partial(_ort_backend, on_progress=on_progress)
     from .ort_backend import has_cuda_provider
 
     runtime = (runtime or "auto").lower()
@@ -96,7 +103,7 @@ def make_vision_backend(loaded: LoadedModel, runtime: str = "auto", threads: int
             return TorchVisionBackend(loaded, torch.bfloat16)  # a GPU beats any CPU runtime
         precision = "fp16" if cuda_provider else "int8"
         try:
-            return _ort_backend(loaded, precision, cuda_provider, threads)
+            return ort(loaded, precision, cuda_provider, threads)
         except Exception as e:  # noqa: BLE001 - any failure here must not stop indexing
             fallback = TorchVisionBackend(loaded)
             log.warning("ONNX Runtime unavailable (%s); indexing with %s instead",
@@ -106,7 +113,7 @@ def make_vision_backend(loaded: LoadedModel, runtime: str = "auto", threads: int
         raise ValueError(f"runtime {runtime!r} needs a CUDA GPU and the onnxruntime-gpu package; "
                          f"use ort-int8 or torch on this machine")
     if runtime == "ort-int8":
-        return _ort_backend(loaded, "int8", False, threads)
+        return ort(loaded, "int8", False, threads)
     if runtime == "ort-fp16":
-        return _ort_backend(loaded, "fp16", True, threads)
-    return _ort_backend(loaded, "fp32", cuda_provider or runtime == "ort-cuda", threads)
+        return ort(loaded, "fp16", True, threads)
+    return ort(loaded, "fp32", cuda_provider or runtime == "ort-cuda", threads)

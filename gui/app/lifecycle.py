@@ -7,6 +7,7 @@ from pathlib import Path
 from ethoscout.core.data.project import Project
 from ethoscout.core.errors import EthoscoutError
 from ethoscout.core.jobs import CANCELLED, DONE, Job, cache_status_job, index_video_job, warm_scorer_job
+from ethoscout.core.progress import WARMUP_TASKS
 
 from ..prefs import Prefs
 from .base import MODEL_ERRORS, SessionBase
@@ -202,7 +203,9 @@ class LifecycleMixin(SessionBase):
 
         def progress(job, p):
             if scope.index_jobs.get(vid) is job and not job.finished:
-                st.state, st.fraction = "indexing", p.fraction
+                st.state = "indexing"
+                if p.task not in WARMUP_TASKS:  # the model's warm-up is not this video's progress
+                    st.fraction = p.fraction
                 self.events.emit("video_status", vid)
 
         def done(job):
