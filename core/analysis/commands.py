@@ -79,7 +79,7 @@ def run_predict(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("analyse", help="time budget, ethogram plot, transition matrix or "
                                        "observer agreement, as CSV / PNG / SVG")
-    p.add_argument("analysis", choices=ANALYSES)
+    p.add_argument("analysis", choices=ANALYSES, help="which analysis")
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--out", required=True,
                    help="output file: .csv or .tsv for tables, .png, .svg or .pdf for the ethogram")
@@ -93,8 +93,8 @@ def register(sub) -> None:
     p.add_argument("--interval", type=opt.number(0.001, 1e7, unit="s"), default=None,
                    help="transitions: also per time interval of this many seconds (default: none)")
     p.add_argument("--reference", help="agreement: the reference observer ('' for labels "
-                                       "without an annotator)")
-    p.add_argument("--candidate", help="agreement: the observer compared with it, e.g. 'model v2'")
+                                       "without an annotator; default: none)")
+    p.add_argument("--candidate", help="agreement: the observer compared with it, e.g. 'model v2' (default: none)")
     p.add_argument("--resolution", type=opt.number(0.001, 3600, unit="s"), default=1.0,
                    help="agreement: kappa time resolution in seconds (default: 1.0)")
     p.add_argument("--iou", type=opt.number(0, 1, lo_open=True), default=0.5,

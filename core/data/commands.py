@@ -206,9 +206,9 @@ def register(subparsers) -> None:
     subject = subparsers.add_parser("subject", help="the animals a label can name")
     ssub = subject.add_subparsers(dest="subject_command", metavar="ACTION", required=True)
     sadd = with_project(ssub.add_parser("add", help="add a subject"))
-    sadd.add_argument("name", type=opt.text("subject name", 200))
-    sadd.add_argument("--key", help="keyboard shortcut")
-    sadd.add_argument("--description")
+    sadd.add_argument("name", type=opt.text("subject name", 200), help="subject name")
+    sadd.add_argument("--key", help="keyboard shortcut (default: none)")
+    sadd.add_argument("--description", help="free text (default: none)")
     sadd.set_defaults(func=cmd_subject_add)
     with_project(ssub.add_parser("list", help="list subjects")).set_defaults(func=cmd_subject_list)
 

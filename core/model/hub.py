@@ -52,7 +52,8 @@ def offline_reason() -> str | None:
 
 def download_hint(repo_id: str) -> str:
     return (f"download it once on a machine that is online (`hf download {repo_id}`) and copy "
-            f"~/.cache/huggingface/hub here, or choose a local model folder")
+            f"~/.cache/huggingface/hub here, or use a local model folder (Model > Choose model... in the "
+            f"window, --model /path/to/folder on the command line)")
 
 
 @dataclass
