@@ -1,5 +1,6 @@
-"""The subject selector (under the video) and the Results panel (a dock): views over the
-session's subjects and ``ethoscout.core.analysis`` (the same code as ``ethoscout analyse``).
+"""The subject selector (under the video), the Results panel and the synchronised videos (docks):
+views over the session's subjects, ``ethoscout.core.analysis`` (the same code as ``ethoscout
+analyse``) and its companion videos (``sync_views``).
 
 Subject keys: a subject's key (set when it is added) selects it, unless the key already belongs
 to a behaviour or to review and playback. Analyses run on the project's I/O thread; the
@@ -18,6 +19,7 @@ from ethoscout.core.data.records import NO_FOCAL_SUBJECT
 from ethoscout.core.errors import EthoscoutError
 
 from .app.analysis import RESULT_KINDS
+from .sync_views import SyncViews
 
 EVERYONE = "everyone (accepted + manual)"
 ALL_SUBJECTS = "all subjects"
@@ -212,6 +214,9 @@ class AnalysisViews:
         self.results = ResultsPanel()
         window._dock("Results", self.results, Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(window.docks["Labels"], window.docks["Results"])
+        self.sync = SyncViews(self.session, window.player, window.status)
+        window._dock("Synchronised videos", self.sync, Qt.DockWidgetArea.RightDockWidgetArea)
+        window.tabifyDockWidget(window.docks["Labels"], window.docks["Synchronised videos"])
         window.docks["Labels"].raise_()
         self._shortcuts: list[QShortcut] = []
         s = window.signals
@@ -226,6 +231,10 @@ class AnalysisViews:
         self.results.ethogramRequested.connect(self.save_ethogram)
         self.results.predictRequested.connect(self.predict)
         self.refresh()
+
+    def stop(self) -> None:
+        """The window closes: the companion views' decoder threads stop."""
+        self.sync.stop()
 
     def _guard(self, fn, *args):
         try:

@@ -616,6 +616,7 @@ class MainWindow(QMainWindow):
         self.runner.stop_and_wait()
         self.session.shutdown(timeout=10.0)
         self.server.stop()
+        self.analysis.stop()
         if self.settings is not None:
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())

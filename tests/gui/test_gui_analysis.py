@@ -98,3 +98,44 @@ def test_modifiers_defined_in_the_editor_and_chosen_when_an_event_starts(qtbot, 
     table = w.labels_table.table
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
     assert table.item(0, headers.index("Modifiers")).text() == "posture=hunched; side=left,right"
+
+
+def test_synchronised_videos_show_the_offset_corrected_frame(qtbot, window, pair_project):
+    from .conftest import wait_indexed
+
+    w = window
+    w.run(C.OpenProject(str(pair_project)))
+    wait_indexed(qtbot, w)
+    s = w.session
+    short, long = sorted(s.videos, key=lambda v: v["duration_s"])
+    s.show_video(short["id"])
+    sync = w.analysis.sync
+    assert sync.choice.findData(long["id"]) >= 0
+    sync.choice.setCurrentIndex(sync.choice.findData(long["id"]))
+    sync.add_button.click()
+    (pane,) = sync.panes
+    assert pane.video_id == long["id"] and s.companions() == [(long["id"], 0.0)]
+    timing = s.project.video_timing(long["id"])
+
+    def shows(t_player, offset):
+        expected = timing.frame_at(t_player + offset)
+        qtbot.waitUntil(lambda: pane.view.index == expected, timeout=10000)
+        return expected
+
+    pane.offset.setValue(1.5)  # live: this camera's time = player time + 1.5 s
+    assert s.companions() == [(long["id"], 1.5)]
+    w.player.seek_time(2.0)
+    shows(w.player.time_s, 1.5)
+    w.player.step(1)
+    shows(w.player.time_s, 1.5)
+    w.player.play()
+    qtbot.wait(400)
+    w.player.pause()
+    shows(w.player.time_s, 1.5)
+    pane.offset.setValue(-3.0)  # before the companion starts: nothing shown
+    qtbot.waitUntil(lambda: pane.view.index == -1 and pane.wanted is None, timeout=5000)
+    w.player.seek_time(4.0)
+    assert shows(w.player.time_s, -3.0) == timing.frame_at(w.player.time_s - 3.0)
+    assert s.project.get_setting("sync") == {str(short["id"]): [[long["id"], -3.0]]}  # remembered
+    pane.remove.click()
+    assert sync.panes == [] and s.companions() == []
