@@ -85,6 +85,12 @@ def group_folds(groups: np.ndarray, k: int = MAX_FOLDS) -> list[np.ndarray]:
     return [np.flatnonzero(np.array([fold_of[g] == f for g in groups.tolist()])) for f in range(k)]
 
 
+def reference_rows(n: int, size: int = 1024) -> slice:
+    """An even spread of rows (a view, no copy) on which a fold head's scores are standardised:
+    all rows of a small project, a sample of a big one (the same scale at a fraction of the cost)."""
+    return slice(None, None, max(1, n // size))
+
+
 def out_of_fold_head(windows: ProjectWindows, x: np.ndarray, rows: np.ndarray, y: np.ndarray,
                      weights: np.ndarray | None, groups: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
     """(indices into rows that got a held-out score, their z-scored head scores)."""
@@ -98,10 +104,10 @@ def out_of_fold_head(windows: ProjectWindows, x: np.ndarray, rows: np.ndarray, y
             continue
         head = fit_logistic(x[rows[train_idx]], y[train_idx],
                             None if weights is None else weights[train_idx], penalty)
-        all_scores = head.decision(x)
-        mean, sd = float(all_scores.mean()), float(all_scores.std()) or 1.0
+        ref = head.decision(x[reference_rows(len(x))])  # the scale of the fold head's scores
+        mean, sd = float(ref.mean()), float(ref.std()) or 1.0
         got.append(test_idx)
-        scores.append((all_scores[rows[test_idx]] - mean) / sd)
+        scores.append((head.decision(x[rows[test_idx]]) - mean) / sd)
     if not got:
         return np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(got), np.concatenate(scores)

@@ -130,11 +130,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
         raise ValueError("a head needs at least one positive and one negative window")
     sw = balanced_weights(y, weights)
     x = np.asarray(x, dtype=np.float64)
-    # w lies in the row space of x: w = V beta with x = U S V^T, so x w = (U S) beta.
-    _, s, vt = np.linalg.svd(x, full_matrices=False)
-    keep = s > s.max(initial=0) * 1e-7
-    vt = vt[keep]
-    z = x @ vt.T
+    # w lies in the row space of x: w = V beta with x = U S V^T, so x w = (U S) beta. U and S
+    # come from the small (n, n) Gram matrix, V^T = S^-1 U^T x: no SVD of the wide matrix.
+    evals, u = np.linalg.eigh(x @ x.T)
+    keep = evals > max(evals.max(initial=0), 1e-12) * 1e-10
+    s, u = np.sqrt(evals[keep]), u[:, keep]
+    vt = (u.T @ x) / s[:, None]
+    z = u * s
     r = z.shape[1]
     beta, b = np.zeros(r), 0.0
     for _ in range(iterations):

@@ -54,6 +54,7 @@ class TrainOptions:
     bce_weight: float = 1.0
     deep: bool = False
     max_seconds: float | None = None  # stop (keeping the best epoch so far) after this long
+    purge_overlap: bool = True  # drop training windows that share time with validation ones
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainOptions":
@@ -97,15 +98,37 @@ class TrainResult:
     step_seconds: list[float] = field(default_factory=list)  # forward + backward + update, per step
 
 
-def split_labels(data: LabelledWindows, folds: int, fold: int, seed: int) -> tuple[np.ndarray, np.ndarray, set, set]:
+def split_labels(data: LabelledWindows, folds: int, fold: int, seed: int,
+                 purge_overlap: bool = True) -> tuple[np.ndarray, np.ndarray, set, set]:
     """Training and validation rows. A window covered by any training label trains; validation
-    keeps only windows covered by held-out labels alone (no window is in both)."""
+    keeps only windows covered by held-out labels alone (no window is in both), and a training
+    window that shares time with a validation window of the same video is left out: windows
+    overlap, and a shared half would leak the validation answer into training (early stopping
+    then trusts a score that only measures memory)."""
     all_ids = set().union(*data.label_ids) if len(data) else set()
     val_ids = {i for i in all_ids if folds > 1 and holdout_fold(i, folds, seed) == fold}
     train_ids = all_ids - val_ids
     val_rows = data.rows_only_in(val_ids)
     train_rows = np.setdiff1d(np.arange(len(data)), val_rows)
+    if purge_overlap and len(val_rows) and data.stores:
+        train_rows = train_rows[~overlaps_any(data, train_rows, val_rows)]
     return train_rows, val_rows, train_ids, val_ids
+
+
+def overlaps_any(data: LabelledWindows, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(len(rows),) whether each row shares time with any of ``others`` in the same video."""
+    out = np.zeros(len(rows), bool)
+    for si in np.unique(data.store_index[others]):
+        store = data.stores[si]
+        mine = np.flatnonzero(data.store_index[rows] == si)
+        if len(mine) == 0:
+            continue
+        a = data.window_index[rows[mine]]
+        b = data.window_index[others[data.store_index[others] == si]]
+        s, e = store.starts, store.ends
+        inter = np.minimum(e[a][:, None], e[b][None, :]) - np.maximum(s[a][:, None], s[b][None, :])
+        out[mine] = (inter > 1e-6).any(axis=1)
+    return out
 
 
 class WindowBatcher:
@@ -205,7 +228,8 @@ def train_lora(loaded: LoadedModel, data: LabelledWindows, opts: TrainOptions,
         raise TrainingError("deep mode needs the labelled windows' pixels")
     seed_everything(opts.seed)
     started = time.monotonic()
-    train_rows, val_rows, train_ids, val_ids = split_labels(data, opts.folds, opts.holdout_fold, opts.seed)
+    train_rows, val_rows, train_ids, val_ids = split_labels(data, opts.folds, opts.holdout_fold, opts.seed,
+                                                               opts.purge_overlap)
     if len(train_rows) == 0:
         raise TrainingError(f"all {len(val_ids)} labels fell into the held-out fold; label more clips "
                             "(or train with folds=1)")
