@@ -288,6 +288,7 @@ class MainWindow(QMainWindow):
         self._adapters_changed()
 
     def _coding_changed(self, coding, _old=None) -> None:
+        self.timeline.set_open_events(coding)
         if coding:
             names = ", ".join(f"{self.session.behavior(b)['name']} since {t:.3f} s" for b, t in coding)
             self.status.show_message("info", f"coding: {names} (press its key again to stop)")

@@ -134,6 +134,8 @@ class Timeline(QWidget):
         self._suggestion_item = None
         self._t = 0.0
         self._range: tuple[float, float] | None = None  # as the view state says
+        self._open: list[tuple[int, float]] = []  # state events coded by key, not stopped yet
+        self._open_items: list = []
         self._syncing = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -156,6 +158,7 @@ class Timeline(QWidget):
 
     def _build(self) -> None:
         self.glw.clear()
+        self._open_items = []  # gone with the rows; drawn again by _refresh_all
         self.rows.clear()
         self._suggestion_item = None
         self.heat_title = self.glw.addLabel("Overview", row=0, col=0, color=self.fg, size="9pt")
@@ -302,6 +305,28 @@ class Timeline(QWidget):
         self.heat_playhead.setValue(t)
         for row in self.rows.values():
             row.playhead.setValue(t)
+        for (_bid, start), item in zip(self._open, self._open_items):
+            item.setRegion(sorted((start, t)))
+
+    def set_open_events(self, events) -> None:
+        """State events started by key and not stopped: drawn from their start to the playhead."""
+        for item in self._open_items:
+            vb = item.getViewBox()
+            if vb is not None:
+                vb.removeItem(item)
+        self._open, self._open_items = [], []
+        for bid, start in events:
+            row = self.rows.get(bid)
+            if row is None:
+                continue
+            c = QColor(row.colour)
+            c.setAlpha(70)
+            item = pg.LinearRegionItem(sorted((start, self._t)), movable=False, brush=pg.mkBrush(c),
+                                       pen=pg.mkPen(row.colour, width=2, style=Qt.PenStyle.DashLine))
+            item.setZValue(12)
+            row.plot.addItem(item, ignoreBounds=True)
+            self._open.append((bid, start))
+            self._open_items.append(item)
 
     def set_suggestion(self, s) -> None:
         """Outline the clip being reviewed (a Suggestion or None)."""
@@ -392,6 +417,7 @@ class Timeline(QWidget):
         if PREVIEW_ID in self.rows:
             self._set_curve(self.rows[PREVIEW_ID], self._preview_curve)
         self.set_labels(self._labels)
+        self.set_open_events(list(self._open))
         self.set_playhead(self._t)
         if self._suggestion is not None:
             self.set_suggestion(self._suggestion)

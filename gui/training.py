@@ -188,9 +188,9 @@ class TrainingMonitor(QWidget):
         lay.addWidget(self.status)
         plots = QHBoxLayout()
         bg = "#1b1d21" if dark else "#fafafa"
-        self.loss_plot = pg.PlotWidget(background=bg, title="loss and held-out mAP per epoch")
+        self.loss_plot = pg.PlotWidget(background=bg, title="loss and mAP per epoch")
         self.loss_plot.setLabel("bottom", "epoch")
-        self.loss_plot.setMinimumSize(260, 200)
+        self.loss_plot.setMinimumSize(200, 180)
         self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#4fa3ff", width=2), symbol="o",
                                                symbolSize=4, name="train")
         self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#ff9f43", width=2), symbol="o",
@@ -199,7 +199,7 @@ class TrainingMonitor(QWidget):
                                              symbol="t", symbolSize=5, name="held-out mAP")
         self.metric_plot = pg.PlotWidget(background=bg, title="held-out metrics per round")
         self.metric_plot.setLabel("bottom", "adapter version")
-        self.metric_plot.setMinimumSize(260, 200)
+        self.metric_plot.setMinimumSize(200, 180)
         self.metric_plot.setYRange(0.0, 1.0, padding=0.02)  # metrics lie in [0, 1]
         self.metric_plot.enableAutoRange(y=False)
         self.metric_plot.setLimits(yMin=-0.02, yMax=1.02)
@@ -207,6 +207,8 @@ class TrainingMonitor(QWidget):
         self.loss_legend = QLabel(legend_html((("#4fa3ff", "train loss"), ("#ff9f43", "held-out loss"),
                                                ("#2ecc71", "held-out mAP"))), self)
         self.metric_legend = QLabel("", self)
+        for label in (self.loss_legend, self.metric_legend):
+            label.setWordWrap(True)  # never wider than the panel
         legends = QHBoxLayout()
         legends.addWidget(self.loss_legend, 1)
         legends.addWidget(self.metric_legend, 1)
@@ -215,14 +217,15 @@ class TrainingMonitor(QWidget):
         plots.addWidget(self.metric_plot)
         lay.addLayout(plots, 1)
         self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["Adapter", "Created", "Held-out metrics", "Active"])
+        self.table.setHorizontalHeaderLabels(["Adapter", "Active", "Created", "Held-out metrics"])
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
-        for c in (0, 1, 3):
+        for c in (0, 1, 2):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the long one last, elided, full in its tooltip
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setMinimumHeight(90)
         self.table.setMaximumHeight(160)
         lay.addWidget(self.table)
@@ -297,10 +300,12 @@ class TrainingMonitor(QWidget):
             summary = metric_summary(a.get("metrics") or {})
             for k, v in summary.items():
                 series.setdefault(k, []).append((a["version"], v))
-            text = ", ".join(f"{k} {v:.3f}" for k, v in list(summary.items())[:4]) or "—"
-            for c, v in enumerate((f"v{a['version']}", (a.get("created") or "")[:19].replace("T", " "), text,
-                                   "✓" if a.get("active") else "")):
-                self.table.setItem(r, c, QTableWidgetItem(v))
+            text = ", ".join(f"{k} {v:.3f}" for k, v in summary.items()) or "—"
+            for c, v in enumerate((f"v{a['version']}", "✓" if a.get("active") else "",
+                                   (a.get("created") or "")[:16].replace("T", " "), text)):
+                item = QTableWidgetItem(v)
+                item.setToolTip(v)
+                self.table.setItem(r, c, item)
         for item in self._metric_items:
             self.metric_plot.removeItem(item)
         self._metric_items.clear()
@@ -308,11 +313,12 @@ class TrainingMonitor(QWidget):
         shown = sorted(series.items())[:5]
         for i, (name, pts) in enumerate(shown):
             item = self.metric_plot.plot([p[0] for p in pts], [p[1] for p in pts], name=name, symbol="o",
-                                         symbolSize=5, pen=pg.mkPen(colours[i % len(colours)], width=2))
+                                         symbolSize=6, symbolBrush=colours[i % len(colours)],
+                                         symbolPen=colours[i % len(colours)],
+                                         pen=pg.mkPen(colours[i % len(colours)], width=2))
             self._metric_items.append(item)
         self.metric_legend.setText(legend_html([(colours[i % len(colours)], name)
                                                 for i, (name, _) in enumerate(shown)]))
-        self.table.resizeColumnsToContents()
 
     def _use_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})

@@ -74,11 +74,9 @@ def main(argv=None) -> int:
     vid = s.videos[0]["id"]
     window.run(C.MarkBout(vid, s.behaviors[1]["id"], 4.0, 6.5), ask=False)
     window.run(C.MarkBout(vid, s.behaviors[3]["id"], 20.0, 24.0), ask=False)
-    window._reviewing = True
-    window._shown_suggestion = None
-    window._suggestions_changed()
+    if s.clip is None:
+        window.next_suggestion()  # a clip under review, as after pressing N
     window.player.pause()
-    window.player.seek_time(s.current_suggestion.start_s if s.current_suggestion else 12.0)
     wait(app, lambda: window.video_view.image is not None, what="a frame")
     window.behaviors_panel.entry.setText("a mouse sniffing the floor")
     for _ in range(30):

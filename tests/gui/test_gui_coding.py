@@ -33,11 +33,15 @@ def test_state_and_point_events_by_key_at_the_frame_on_screen(qtbot, open_window
     press(qtbot, w, Qt.Key.Key_W)  # starts walking at frame 10
     assert s.view.coding == ((walk["id"], info.time_of(10)),) and stored(indexed_project) == []
     assert "coding: walking since" in w.status.message.text()
+    w.player.seek_frame(14)
+    (drawn,) = w.timeline._open_items  # the open event grows with the playhead on its row
+    assert drawn in w.timeline.rows[walk["id"]].plot.items
+    assert tuple(drawn.getRegion()) == (info.time_of(10), info.time_of(14))
     w.player.seek_frame(17)
     press(qtbot, w, Qt.Key.Key_J)  # a point event: frame 17, one frame long
     w.player.seek_frame(25)
     press(qtbot, w, Qt.Key.Key_W)  # stops walking at frame 25
-    assert s.view.coding == ()
+    assert s.view.coding == () and w.timeline._open_items == []
     assert stored(indexed_project) == [
         (jump["id"], info.time_of(17), info.time_of(18), "manual", "manual"),
         (walk["id"], info.time_of(10), info.time_of(25), "manual", "manual"),
