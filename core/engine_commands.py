@@ -69,26 +69,36 @@ def tqdm_progress():
 
 
 def run_index(args) -> int:
-    from .engine import index_videos
+    from .engine import index_videos, project_model
+    from .video.lists import expand_videos
 
-    from .engine import project_model
-
+    if args.executor != "ray" and (args.address or args.workers or args.segment_windows != 64):
+        raise opt.OptionError("--address/--workers/--segment-windows", "only with --executor ray")
+    videos = expand_videos(args.videos)
     progress = tqdm_progress()
+    common = dict(model=project_model(args.project, args.model), spec=spec_from_args(args),
+                  runtime=args.runtime, batch_size=args.batch_size, on_progress=progress, on_warmup=progress)
     try:
-        results = index_videos(args.project, args.videos, model=project_model(args.project, args.model),
-                               spec=spec_from_args(args),
-                               device=args.device, runtime=args.runtime, batch_size=args.batch_size,
-                               on_progress=progress, on_warmup=progress)
+        if args.executor == "ray":
+            from .scale.ray_index import index_videos_ray
+
+            results = index_videos_ray(args.project, videos, address=args.address, workers=args.workers,
+                                       segment_windows=args.segment_windows, **common)
+        else:
+            results = index_videos(args.project, videos, device=args.device, **common)
     finally:
         progress.close()
-    failed = 0
+    failed = []
     for r in results:
         if r.status == "error":
-            failed += 1
+            failed.append(r)
             print(f"ethoscout: error: {r.message}", file=sys.stderr)
         else:
             n = len(r.store) if r.store else 0
             print(f"{r.status}: {Path(r.path).name} ({n} windows)")
+    if failed and len(results) > 1:
+        print(f"ethoscout: {len(failed)} of {len(results)} videos failed: "
+              f"{', '.join(Path(r.path).name for r in failed)}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -151,12 +161,22 @@ def run_random_model(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("index", help="decode videos and cache X-CLIP features per time window")
     p.add_argument("--project", required=True, help="project folder (created if missing)")
-    p.add_argument("videos", nargs="+", help="video files")
+    p.add_argument("videos", nargs="+", metavar="VIDEOS",
+                   help="video files, folders of videos, or text files listing one video path a line")
     add_model_args(p)
     add_spec_args(p)
     p.add_argument("--runtime", type=str.lower, choices=RUNTIMES, default="auto", metavar="RUNTIME",
                    help=f"one of {', '.join(RUNTIMES)} (default auto)")
     p.add_argument("--batch-size", type=opt.BATCH, default=4, help="windows per model call")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local (this process, default) or ray (a Ray cluster; pip install \"ethoscout[ray]\")")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: auto (the cluster this machine joined), ray://HOST:10001, "
+                        "or HOST:PORT (default: a private Ray on this machine)")
+    p.add_argument("--workers", type=opt.integer(1, 10_000), default=None,
+                   help="with --executor ray: embedding actors (default: one per GPU, else half the CPUs)")
+    p.add_argument("--segment-windows", type=opt.integer(1, 100_000), default=64,
+                   help="with --executor ray: windows per decode task (default 64)")
     p.set_defaults(func=run_index)
 
     p = sub.add_parser("score", help="score behaviour texts against every indexed window")

@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ethoscout.core.data.export import FORMATS
+from ethoscout.core.video.lists import VIDEO_SUFFIXES
 
 from .app import Session
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".h264",
-                  ".mts", ".flv", ".ogv")
 
 EXPORT_CHOICES = {
     "labels": ("Labels table (CSV)", "labels.csv"),
