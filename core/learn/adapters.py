@@ -57,7 +57,13 @@ def adapter_dir(project, version: int) -> Path:
 
 
 def adapter_folder(project, row: dict) -> Path:
-    return project.folder / row["folder"]
+    """The adapter's folder, which must lie inside the project (a row edited to point
+    elsewhere would load weights from anywhere)."""
+    folder = (project.folder / row["folder"]).resolve()
+    if not folder.is_relative_to(project.folder.resolve()):
+        raise AdapterError(f"{project.path}: adapter v{row['version']} points outside the project "
+                           f"({row['folder']}); refusing to load it")
+    return folder
 
 
 def load_version(project, loaded: LoadedModel, version: int) -> LoadedModel:

@@ -7,7 +7,6 @@ get them, in one line.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import torch
 from ..errors import EthoscoutError
 from ..fingerprint import fingerprint_file
 from ..progress import CancelToken, ProgressFn, warmup
+from .checks import check_preprocessor, check_safetensors, read_json_object
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z0-9][\w.-]*")
 DEFAULT_MODEL = "microsoft/xclip-base-patch32"
@@ -109,10 +109,17 @@ def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
         found = [p.name for p in folder.glob("*.bin")]
         hint = " (only .bin files, which are not loaded for safety; convert them to safetensors)" if found else ""
         raise ModelError(f"{folder}: no model.safetensors weights{hint}; point --model at a complete model folder")
+    pp_path = folder / "preprocessor_config.json"
     try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as e:
-        raise ModelError(f"{folder / 'config.json'}: unreadable ({e})") from None
+        config = read_json_object(folder / "config.json", "model config")
+        for weights in sorted(folder.glob("*.safetensors")):
+            check_safetensors(weights)
+        pp = read_json_object(pp_path, "preprocessing config") if pp_path.exists() else {}
+        check_preprocessor(pp, pp_path)
+    except OSError as e:
+        raise ModelError(f"{e.filename or folder}: unreadable ({e.strerror or e})") from None
+    except ValueError as e:
+        raise ModelError(str(e)) from None
     if config.get("model_type") != "xclip":
         raise ModelError(f"{folder}: model_type is {config.get('model_type')!r}, not an X-CLIP checkpoint")
     dev = pick_device(device)
@@ -120,13 +127,12 @@ def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     try:
         model = XCLIPModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, RuntimeError) as e:
-        raise ModelError(f"{folder}: could not load the model ({str(e).splitlines()[0]})") from None
+    except Exception as e:  # noqa: BLE001 - a config or file the library can't read, any type
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelError(f"{folder}: could not load the model ({first[:300]})") from None
     if dev.type != "cpu":
         warmup(on_progress, f"moving the model to {dev}")
     model.eval().to(dev)
-    pp_path = folder / "preprocessor_config.json"
-    pp = json.loads(pp_path.read_text()) if pp_path.exists() else {}
     return LoadedModel(
         name=str(name_or_path), folder=folder, model=model, tokenizer=tokenizer,
         preprocessor_config=pp, device=dev, fingerprint=folder_fingerprint(folder),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import EthoscoutError
 from ..fingerprint import fingerprint_file
+from .checks import check_safetensors, read_json_object
 from .loading import LoadedModel
 
 META_FILE = "ethoscout_adapter.json"
@@ -85,10 +86,23 @@ def adapter_fingerprint(base_fingerprint: str, folder: str | Path, deep: bool) -
 
 
 def read_adapter_meta(folder: str | Path) -> dict:
-    path = Path(folder) / META_FILE
-    if not (Path(folder) / "adapter_config.json").exists():
+    """Our metadata of an adapter folder, after checking that its files are complete. An
+    adapter without it can't be checked against its base model, so it is refused."""
+    folder = Path(folder)
+    if not (folder / "adapter_config.json").exists():
         raise AdapterError(f"{folder}: not an adapter folder (no adapter_config.json)")
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not (folder / META_FILE).exists():
+        raise AdapterError(f"{folder}: no {META_FILE}, so nothing says which model it was trained on; "
+                           "use an adapter folder written by ethoscout")
+    try:
+        read_json_object(folder / "adapter_config.json", "adapter config")
+        if (folder / WEIGHTS_FILE).exists():
+            check_safetensors(folder / WEIGHTS_FILE)
+        return read_json_object(folder / META_FILE, "adapter metadata")
+    except OSError as e:
+        raise AdapterError(f"{e.filename or folder}: unreadable ({e.strerror or e})") from None
+    except ValueError as e:
+        raise AdapterError(str(e)) from None
 
 
 def load_adapter(loaded: LoadedModel, folder: str | Path, merge: bool = False) -> LoadedModel:
@@ -106,8 +120,9 @@ def load_adapter(loaded: LoadedModel, folder: str | Path, merge: bool = False) -
     try:
         config = PeftConfig.from_pretrained(folder)
         model = PeftModel.from_pretrained(copy.deepcopy(loaded.model), folder, is_trainable=False)
-    except (OSError, ValueError, RuntimeError, KeyError) as e:
-        raise AdapterError(f"{folder}: could not load the adapter ({str(e).splitlines()[0]})") from None
+    except Exception as e:  # noqa: BLE001 - peft and safetensors raise many types for a bad folder
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AdapterError(f"{folder}: could not load the adapter ({first[:300]})") from None
     model.eval().to(loaded.device)
     if merge:
         model = model.merge_and_unload().eval()
