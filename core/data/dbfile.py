@@ -59,8 +59,10 @@ def explain(e: sqlite3.Error, path: Path) -> ProjectError:
     if "unable to open" in low:
         return ProjectError(path, f"cannot be opened ({text}: is the folder there and readable?)")
     if "disk i/o" in low:
-        return ProjectError(path, f"the disk reported an error ({text}); copy the project folder "
-                                  "to a healthy disk, then " + RECOVER_HINT.format(name=name))
+        return ProjectError(path, f"could not be written or read ({text}): is the disk full, or a "
+                                  "quota or file-size limit reached? Nothing committed before was lost; "
+                                  "free space and run again (if the drive keeps failing, copy the "
+                                  "project folder to another disk)")
     return ProjectError(path, f"database error ({text})")
 
 

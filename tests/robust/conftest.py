@@ -55,9 +55,10 @@ def snapshot(folder: Path) -> tuple:
 
 
 def one_error_line(result) -> str:
-    """The run failed with exactly one line on stderr and no traceback; returns that line."""
+    """The run failed with exactly one error line (progress lines aside) and no traceback;
+    returns that line."""
     assert result.returncode != 0, (result.args, result.stdout)
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(lines) == 1 and lines[0].startswith("ethoscout: error: "), result.stderr
     return lines[0]
