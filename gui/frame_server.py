@@ -3,8 +3,8 @@
 The GUI asks for frame indices as fast as the user scrubs; the decode thread always takes the
 latest request and drops the ones it had not started, so the window never waits on the
 decoder and never shows frames the user has already moved past. Once the user pauses it
-prefetches the frames before the current one (interrupted by the next request), so stepping
-back is a cache hit even in long-GOP files.
+prefetches the frames before the current one (interrupted by the next request; at once while
+stepping back), so stepping back is a cache hit even in long-GOP files.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ethoscout.core.errors import EthoscoutError
 
 from .frames import DisplayReader
 
-IDLE_S = 0.25  # no request for this long: the user paused; prefetch the frames before
+IDLE_S = 0.1  # no request for this long: the user paused; prefetch the frames before (interruptible)
 
 
 def to_qimage(img: np.ndarray) -> QImage:
@@ -67,10 +67,11 @@ class FrameServer(QObject):
 
     def _run(self) -> None:
         idle_from: int | None = None  # last frame served; prefetch before it once idle
+        idle_s = IDLE_S  # 0 while stepping back: the run before is wanted next, start on it now
         while True:
             with self._cond:
                 if not self._stop and self._want is None and self._path == self._reader_path:
-                    self._cond.wait(IDLE_S if idle_from is not None else None)
+                    self._cond.wait(idle_s if idle_from is not None else None)
                 if self._stop:
                     break
                 path, info = self._path, getattr(self, "_info", None)
@@ -92,8 +93,9 @@ class FrameServer(QObject):
                         idle_from = None
                     continue
                 index, stepping_back = want
+                idle_s = 0.0 if stepping_back else IDLE_S
                 t0 = time.perf_counter()
-                img = self._reader.read(index, keep_run=stepping_back)
+                img = self._reader.read(index)  # keeps the run decoded on the way: steps back hit it
                 ms = (time.perf_counter() - t0) * 1000
                 self.served += 1
                 self.frameReady.emit(index, to_qimage(img), ms)

@@ -1,9 +1,11 @@
 """Frames for display: exact by presentation timestamp (FrameReader), fast to step backwards.
 
 Stepping back one frame in a long-GOP file means seeking to the keyframe before it and decoding
-a whole GOP forward. ``DisplayReader`` keeps the frames decoded on that way (scaled to display
-size, within a memory budget), so the next backward steps are cache hits, and ``prefetch_back``
-fills in the GOP before the cached run while the user pauses. Qt-free.
+a whole GOP forward. ``DisplayReader`` keeps the frames any decode run passes on its way to the
+frame asked for (a jump included, so the first step back after it is a cache hit), within a
+memory budget. They are kept as decoded (no conversion, which would cost more than the decoding
+saved) and scaled to display size when shown. ``prefetch_back`` decodes the run before the
+cached one in the background while the user looks at a frame. Qt-free.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from ethoscout.core.video.reader import FrameReader
 
 MAX_SIDE = 1280  # display frames are scaled to fit this (the view rarely shows more)
 CACHE_BYTES = 384 << 20
-BACK_RUN = 120  # frames kept from a backward decode run (the ones just before the target)
+BACK_RUN = 120  # frames kept from a decode run (the ones just before the target)
 
 
 class DisplayReader(FrameReader):
@@ -26,7 +28,7 @@ class DisplayReader(FrameReader):
         w, h = self.info.width, self.info.height
         scale = min(1.0, max_side / max(w, h, 1))
         self.size = (max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2))
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[int, object] = OrderedDict()  # RGB array, or a decoded frame
         self._cache_bytes = cache_bytes
         self._bytes = 0
         self.hits = self.misses = 0
@@ -40,15 +42,22 @@ class DisplayReader(FrameReader):
             return frame.to_ndarray(format="rgb24")
         return frame.to_ndarray(format="rgb24", width=w, height=h)
 
-    def _put(self, index: int, img: np.ndarray) -> None:
-        if index in self._cache:
+    @staticmethod
+    def _nbytes(item) -> int:
+        return item.nbytes if isinstance(item, np.ndarray) else sum(p.buffer_size for p in item.planes)
+
+    def _put(self, index: int, item) -> None:
+        old = self._cache.get(index)
+        if old is not None:
             self._cache.move_to_end(index)
-            return
-        self._cache[index] = img
-        self._bytes += img.nbytes
+            if isinstance(old, np.ndarray) or not isinstance(item, np.ndarray):
+                return
+            self._bytes -= self._nbytes(old)  # a decoded frame replaced by its conversion
+        self._cache[index] = item
+        self._bytes += self._nbytes(item)
         while self._bytes > self._cache_bytes and len(self._cache) > 1:
             _, old = self._cache.popitem(last=False)
-            self._bytes -= old.nbytes
+            self._bytes -= self._nbytes(old)
 
     def seek(self, index: int) -> None:
         super().seek(index)
@@ -63,14 +72,15 @@ class DisplayReader(FrameReader):
 
     # ---- reading ---------------------------------------------------------------------------
 
-    def read(self, index: int, keep_run: bool = False) -> np.ndarray:
-        """Frame ``index`` (display size, RGB). ``keep_run``: also cache the frames decoded on
-        the way (use when stepping backwards)."""
+    def read(self, index: int, keep_run: bool = True) -> np.ndarray:
+        """Frame ``index`` (display size, RGB). ``keep_run``: also keep the frames decoded on
+        the way (they are what a step back needs next)."""
         self.check_index(index)
-        img = self._cache.get(index)
-        if img is not None:
-            self._cache.move_to_end(index)
+        item = self._cache.get(index)
+        if item is not None:
             self.hits += 1
+            img = item if isinstance(item, np.ndarray) else self.convert(item)
+            self._put(index, img)
             return img
         self.misses += 1
         # Decode on from where the decoder is when that is near, or when a run it was already
@@ -84,11 +94,11 @@ class DisplayReader(FrameReader):
         return img
 
     def _decode_to(self, index: int, keep_from: int, abort=None) -> np.ndarray | None:
-        """Decode on to ``index``, caching the frames passed from ``keep_from``; None when
-        ``abort()`` said to stop early."""
+        """Decode on to ``index``, keeping the frames passed from ``keep_from`` as decoded;
+        None when ``abort()`` said to stop early."""
         def keep(i, frame):
             if i >= keep_from and i not in self._cache:
-                self._put(i, self.convert(frame))
+                self._put(i, frame)
 
         frame = self.decode_to(index, on_passed=keep, abort=abort)
         return None if frame is None else self.convert(frame)
@@ -103,7 +113,8 @@ class DisplayReader(FrameReader):
         if index - first >= window or first == 0:
             return False
         target = first - 1
-        self.seek(target)
+        if not (self._run_target == target and self.can_decode_forward_to(target, limit=target - self.position)):
+            self.seek(target)  # else an interrupted prefetch of this run goes on where it stopped
         img = self._decode_to(target, target - BACK_RUN, abort)
         if img is None:
             return False
