@@ -21,6 +21,8 @@ class WindowSpec:
     stride_s: float = 1.0
     frames: int = 8  # 0: the checkpoint's own frame count, filled in when a model is known
     scheme: str = "sparse"
+    # False: decode without H.264/HEVC deblocking (faster, not the exact frames; own cache key)
+    loop_filter: bool = True
 
     def __post_init__(self):
         if not (math.isfinite(self.span_s) and math.isfinite(self.stride_s)
@@ -33,7 +35,7 @@ class WindowSpec:
 
     def key(self) -> str:
         """Stable short name used in cache folder names."""
-        return f"s{self.span_s:g}_t{self.stride_s:g}_f{self.frames}_{self.scheme}"
+        return f"s{self.span_s:g}_t{self.stride_s:g}_f{self.frames}_{self.scheme}" + ("" if self.loop_filter else "_nolf")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +46,7 @@ class Windows:
     starts: np.ndarray  # (N,) seconds
     ends: np.ndarray  # (N,) seconds
     frames: np.ndarray  # (N, T) frame indices, non-decreasing within a window
+    loop_filter: bool = True  # the spec's decoding option
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -76,4 +79,4 @@ def make_windows(pts_s: np.ndarray, duration_s: float, spec: WindowSpec) -> Wind
     # The frame on screen at each sample time, clipped to the video.
     idx = np.searchsorted(pts_s, times + 1e-6, side="right") - 1
     idx = np.clip(idx, 0, len(pts_s) - 1)
-    return Windows(starts=starts, ends=ends, frames=idx.astype(np.int64))
+    return Windows(starts=starts, ends=ends, frames=idx.astype(np.int64), loop_filter=spec.loop_filter)
