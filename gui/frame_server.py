@@ -88,7 +88,8 @@ class FrameServer(QObject):
                     idle_from = None
                     continue
                 if want is None:
-                    if idle_from is not None:  # paused: fill in the frames before this one
+                    if idle_from is not None:  # paused: ready the frames before this one
+                        self._reader.convert_back(idle_from, abort=self._interrupted)
                         self._reader.prefetch_back(idle_from, abort=self._interrupted)
                         idle_from = None
                     continue

@@ -103,6 +103,19 @@ class DisplayReader(FrameReader):
         frame = self.decode_to(index, on_passed=keep, abort=abort)
         return None if frame is None else self.convert(frame)
 
+    def convert_back(self, index: int, count: int = 8, abort=None) -> int:
+        """Scale the kept frames just before ``index`` to display size now (idle time), so the
+        next steps back only look them up. Returns how many it converted."""
+        done = 0
+        for i in range(index - 1, max(index - 1 - count, -1), -1):
+            if abort is not None and abort():
+                break
+            item = self._cache.get(i)
+            if item is not None and not isinstance(item, np.ndarray):
+                self._put(i, self.convert(item))
+                done += 1
+        return done
+
     def prefetch_back(self, index: int, window: int = 24, abort=None) -> bool:
         """If fewer than ``window`` frames before ``index`` are cached, decode the run before
         the first gap and cache it; ``abort()`` returning True stops it (a new request).

@@ -38,7 +38,10 @@ class WindowSpec:
         return f"s{self.span_s:g}_t{self.stride_s:g}_f{self.frames}_{self.scheme}" + ("" if self.loop_filter else "_nolf")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if self.loop_filter:  # the default stays out: settings and stores written before read the same
+            del d["loop_filter"]
+        return d
 
 
 @dataclass(frozen=True, eq=False)

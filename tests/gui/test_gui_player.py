@@ -160,6 +160,7 @@ def test_display_reader_keeps_runs_within_its_memory_budget(tmp_path):
     r = DisplayReader(str(clip), cache_bytes=12 * one)
     r.read(59)  # passes 59 frames, keeps the latest that fit
     assert r._bytes <= 12 * one and r.cached(58) and not r.cached(10)
+    assert r.convert_back(59, count=3) == 3 and r.convert_back(59, count=3) == 0  # idle: scaled now
     prefetched = r.prefetch_back(50, window=30)  # the run before the kept frames, interruptible
     assert prefetched and r._bytes <= 12 * one
     for i in (58, 57):
