@@ -190,7 +190,8 @@ def query_latency(loaded, sizes=QUERY_SIZES) -> list[dict]:
         for n in sizes:
             store = write_store(Path(tmp) / f"s{n}", n, loaded)
             scorer = QueryScorer(loaded)
-            video, img = scorer.window_tensors(store)  # cached when the project opens
+            held = scorer.window_tensors(store)  # cached when the project opens
+            video, img = held.video.float(), held.visual.float()
             text = scorer.text_tensor(["a mouse rearing against the wall"])
 
             def fast():

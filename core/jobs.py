@@ -3,10 +3,14 @@
 No Qt here: the GUI wraps this in a thin bridge that turns the callbacks (called on the worker
 thread) into signals delivered on the GUI thread, and the same service drives scripts and tests.
 
-- ``JobQueue``: a plain threading job queue. ``submit(fn, *args)`` returns a ``Job`` at once;
-  the worker calls ``fn(ctx, *args)`` where ``ctx`` reports progress (``ctx.report``) and
-  carries the job's ``CancelToken``. A job submitted with a ``key`` replaces a queued job with
-  the same key (latest wins: typing a behaviour does not queue a scoring per keystroke).
+- ``JobQueue``: a threading job queue with priorities. ``submit(fn, *args, priority=...)``
+  returns a ``Job`` at once; the worker calls ``fn(ctx, *args)`` where ``ctx`` reports progress
+  (``ctx.report``) and carries the job's ``CancelToken``. Higher priority runs first, FIFO
+  within a priority; long jobs call ``ctx.yield_to_urgent()`` between chunks so that a
+  preview runs in the middle of an index, which then goes on where it stopped. A job submitted
+  with a ``key`` replaces a queued job with the same key (latest wins: typing a behaviour does
+  not queue a scoring per keystroke). A job cancelled before it finished ends ``cancelled``,
+  even if its function returned.
 - ``ModelService``: a ``JobQueue`` whose worker thread owns the ``LoadedModel`` and its
   ``QueryScorer``; jobs reach them through ``ctx.model()`` and ``ctx.scorer()``, so the model
   is only ever touched on one thread. The model loads lazily, on the first job that needs it,
@@ -18,10 +22,10 @@ Everything long reports ``Progress`` (count, total, rate, ETA) and checks its ca
 """
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import logging
-import queue
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -37,6 +41,20 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
 
+# Higher runs first. Typed text must get its curve while a long index runs; rescoring after an
+# answer or a refit comes next; indexing, which yields between chunks, runs when nothing else waits.
+PRIORITY_INTERACTIVE = 20
+PRIORITY_SCORE = 10
+PRIORITY_BACKGROUND = 0
+
+
+def job_priority(priority: int) -> Callable[[Callable], Callable]:
+    """Decorator: the priority ``submit`` gives a job function when the caller names none."""
+    def mark(fn: Callable) -> Callable:
+        fn.priority = priority
+        return fn
+    return mark
+
 
 @dataclass(eq=False)
 class Job:
@@ -45,6 +63,7 @@ class Job:
     id: int
     name: str
     key: str | None = None
+    priority: int = PRIORITY_BACKGROUND
     status: str = QUEUED
     progress: Progress | None = None
     result: Any = None
@@ -86,6 +105,11 @@ class JobContext:
         """Raise ``Cancelled`` when the job was cancelled (call between chunks of work)."""
         self.job.cancel_token.check()
 
+    def yield_to_urgent(self) -> int:
+        """Between chunks of long work: run queued jobs of a higher priority first (on this
+        thread, so they may use the model), then return to this one. Returns how many ran."""
+        return self.queue.run_urgent(self.job)
+
     def report(self, progress: Progress) -> None:
         self.job.progress = progress
         if self.job.on_progress is not None:
@@ -96,28 +120,35 @@ class JobContext:
 
 
 class JobQueue:
-    """A single worker thread running submitted jobs in order."""
+    """A single worker thread running submitted jobs, highest priority first, FIFO within one
+    priority. A running job may call ``ctx.yield_to_urgent()`` between chunks: queued jobs of a
+    higher priority then run (on the same thread) before it continues."""
 
     context_class = JobContext
 
     def __init__(self, name: str = "ethoscout-jobs"):
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._lock = threading.Condition()
+        self._heap: list[tuple[int, int]] = []  # (-priority, job id); ids grow, so FIFO within a priority
         self._pending: dict[int, tuple[Job, Callable, tuple, dict]] = {}
-        self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._current: Job | None = None
+        self._running: list[Job] = []  # outermost first; the last one is executing, the others yielded
         self._closed = False
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     # ---- submitting ------------------------------------------------------------------------
 
     def submit(self, fn: Callable, *args, name: str = "", key: str | None = None,
+               priority: int | None = None,
                on_progress: Callable[[Job, Progress], None] | None = None,
                on_done: Callable[[Job], None] | None = None, **kwargs) -> Job:
-        """Queue ``fn(ctx, *args, **kwargs)``; returns its Job at once. A queued job with the
+        """Queue ``fn(ctx, *args, **kwargs)``; returns its Job at once. ``priority`` None takes
+        the function's own (``job_priority``), else PRIORITY_BACKGROUND. A queued job with the
         same ``key`` is cancelled (it never runs)."""
-        job = Job(next(self._ids), name or getattr(fn, "__name__", "job"), key,
+        if priority is None:
+            priority = getattr(fn, "priority", PRIORITY_BACKGROUND)
+        job = Job(next(self._ids), name or getattr(fn, "__name__", "job"), key, priority=int(priority),
                   on_progress=on_progress, on_done=on_done)
         replaced = []
         with self._lock:
@@ -129,44 +160,45 @@ class JobQueue:
                         other.cancel()
                         replaced.append(other)
             self._pending[job.id] = (job, fn, args, kwargs)
+            heapq.heappush(self._heap, (-job.priority, job.id))
+            self._lock.notify()
         for other in replaced:
             self._finish_unstarted(other)
-        self._queue.put(job)
         return job
 
-    def cancel_all(self) -> None:
-        """Cancel every queued job and ask the running one to stop."""
+    def _queued(self) -> list[Job]:
+        """Queued jobs in the order they will run (call with the lock held)."""
+        return [self._pending[i][0] for _, i in sorted(self._heap) if i in self._pending]
+
+    def _cancel(self, predicate: Callable[[Job], bool]) -> int:
         with self._lock:
-            jobs = [j for j, *_ in self._pending.values()]
-            current = self._current
+            jobs = [j for j in self._queued() if predicate(j)]
+            running = [j for j in self._running if predicate(j)]
         for j in jobs:
             j.cancel()
             self._finish_unstarted(j)
-        if current is not None:
-            current.cancel()
+        for j in running:
+            j.cancel()
+        return len(jobs) + len(running)
+
+    def cancel_all(self) -> None:
+        """Cancel every queued job and ask the running one(s) to stop."""
+        self._cancel(lambda job: True)
 
     def cancel_where(self, predicate: Callable[[Job], bool]) -> int:
         """Cancel queued and running jobs for which ``predicate(job)`` is true."""
-        with self._lock:
-            jobs = [j for j, *_ in self._pending.values() if predicate(j)]
-            current = self._current if self._current is not None and predicate(self._current) else None
-        for j in jobs:
-            j.cancel()
-            self._finish_unstarted(j)
-        if current is not None:
-            current.cancel()
-        return len(jobs) + (current is not None)
+        return self._cancel(predicate)
 
     @property
     def busy(self) -> bool:
         with self._lock:
-            return self._current is not None or bool(self._pending)
+            return bool(self._running) or bool(self._pending)
 
     def jobs(self) -> list[Job]:
-        """Running job first, then queued jobs in order."""
+        """The executing job first, then jobs that yielded to it, then queued jobs in the order
+        they will run."""
         with self._lock:
-            out = [self._current] if self._current is not None else []
-            return out + [j for j, *_ in self._pending.values()]
+            return self._running[::-1] + self._queued()
 
     def shutdown(self, timeout: float | None = 10.0) -> bool:
         """Cancel everything, stop the worker and wait for it; True when it stopped in time.
@@ -174,7 +206,9 @@ class JobQueue:
         with self._lock:
             self._closed = True
         self.cancel_all()
-        self._queue.put(None)
+        with self._lock:
+            self._stopping = True
+            self._lock.notify()
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -195,33 +229,66 @@ class JobQueue:
             except Exception:
                 log.exception("done callback failed")
 
+    def _take(self, above: int | None = None) -> tuple | None:
+        """The next queued entry (with priority > ``above`` when given), marked running; None
+        when there is none. Call with the lock held."""
+        while self._heap:
+            neg, job_id = self._heap[0]
+            if job_id not in self._pending:
+                heapq.heappop(self._heap)  # replaced or cancelled while queued
+                continue
+            if above is not None and -neg <= above:
+                return None
+            heapq.heappop(self._heap)
+            entry = self._pending.pop(job_id)
+            self._running.append(entry[0])
+            return entry
+        return None
+
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
-                break
             with self._lock:
-                entry = self._pending.pop(item.id, None)
-                if entry is not None:
-                    self._current = item
+                entry = self._take()
+                while entry is None and not self._stopping:
+                    self._lock.wait()
+                    entry = self._take()
             if entry is None:
-                continue  # replaced or cancelled while queued
-            job, fn, args, kwargs = entry
-            if job.cancelled:
-                job.status = CANCELLED
-            else:
-                job.status = RUNNING
-                self._execute(job, fn, args, kwargs)
-            with self._lock:
-                self._current = None
-            self._finish(job)
+                break
+            self._run_entry(entry)
         self._on_exit()
+
+    def _run_entry(self, entry: tuple) -> None:
+        job, fn, args, kwargs = entry
+        if job.cancelled:
+            job.status = CANCELLED
+        else:
+            job.status = RUNNING
+            self._execute(job, fn, args, kwargs)
+        with self._lock:
+            self._running.remove(job)
+        self._finish(job)
+
+    def run_urgent(self, job: Job) -> int:
+        """Run, now and on this (the worker) thread, the queued jobs whose priority is above
+        ``job``'s; returns how many ran. ``job`` continues afterwards where it stopped."""
+        if threading.current_thread() is not self._thread:
+            raise RuntimeError("only a running job can yield, on the worker thread")
+        ran = 0
+        while True:
+            with self._lock:
+                entry = self._take(above=job.priority)
+            if entry is None:
+                return ran
+            self._run_entry(entry)
+            ran += 1
 
     def _execute(self, job: Job, fn: Callable, args: tuple, kwargs: dict) -> None:
         ctx = self.context_class(self, job)
         try:
             job.result = fn(ctx, *args, **kwargs)
-            job.status = CANCELLED if job.cancelled and job.result is None else DONE
+            # Cancel wins: whoever cancelled has moved on (another project, another text) and
+            # must not receive this as a fresh result; finished work stays in job.result.
+            job.status = CANCELLED if job.cancelled else DONE
         except Cancelled:
             job.status = CANCELLED
         except EthoscoutError as e:
@@ -246,38 +313,65 @@ class ModelConfig:
     runtime: str = "auto"
     adapter: str | None = None  # folder of the active adapter, None for the base model
 
+    def describe(self) -> str:
+        return f"{self.model}" + (f" with adapter {self.adapter}" if self.adapter else "")
+
 
 class ModelContext(JobContext):
+    """A job's view of the service. The model settings are read once, when the job starts, so
+    a ``configure`` from another thread never changes them under a running job."""
+
     queue: "ModelService"
+
+    def __init__(self, queue_: "ModelService", job: Job):
+        super().__init__(queue_, job)
+        self.config = queue_.config
 
     def model(self):
         """The loaded model (loading it on first use, the warm-up reported as this job's
         progress); raises ModelError with the reason."""
-        return self.queue._ensure_model(self.report)
+        return self.queue._ensure_model(self.config, self.report)
 
     def scorer(self):
-        self.queue._ensure_model(self.report)
-        return self.queue._scorer
+        svc = self.queue
+        svc._ensure_model(self.config, self.report)
+        svc._scorer.budget_bytes = svc.scorer_budget
+        return svc._scorer
 
     def backend(self):
         """The vision backend for indexing (built once per loaded model)."""
         svc = self.queue
-        svc._ensure_model(self.report)
+        svc._ensure_model(self.config, self.report)
         if svc._backend is None:
             from .model.runtime import make_vision_backend
-            svc._backend = make_vision_backend(svc._loaded, svc.config.runtime, on_progress=self.report)
+            svc._backend = make_vision_backend(svc._loaded, self.config.runtime, on_progress=self.report)
         return svc._backend
 
 
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 class ModelService(JobQueue):
-    """The job queue whose worker thread owns the model."""
+    """The job queue whose worker thread owns the model.
+
+    ``configure`` only records the wanted settings (under a lock); the worker applies them when
+    the next job asks for the model. Applying is all or nothing: if the checkpoint or adapter
+    can't be loaded, the job fails with a ModelError, the model that worked stays loaded and
+    becomes the configuration again (``config``), so every later job runs as before."""
 
     context_class = ModelContext
 
     def __init__(self, config: ModelConfig | None = None,
-                 adapter_loader: Callable[[Any, str], Any] | None = None):
-        self.config = config or ModelConfig()
+                 adapter_loader: Callable[[Any, str], Any] | None = None,
+                 scorer_budget: int | None = None):
+        from .model.query import DEFAULT_BUDGET_BYTES
+
+        self._config_lock = threading.Lock()
+        self._config = config or ModelConfig()
         self._adapter_loader = adapter_loader
+        self.scorer_budget = int(scorer_budget or DEFAULT_BUDGET_BYTES)  # bytes of scorer tensors
         self._base = None  # the checkpoint as loaded; touched only on the worker thread
         self._loaded = None  # the base model, or a copy with the active adapter applied
         self._scorer = None
@@ -287,41 +381,60 @@ class ModelService(JobQueue):
         self.model_info: dict = {}  # name, fingerprint, num_frames of the loaded model
         super().__init__("ethoscout-model")
 
+    @property
+    def config(self) -> ModelConfig:
+        """The settings the next job will use (after a failed switch: the ones that worked)."""
+        with self._config_lock:
+            return self._config
+
     def configure(self, config: ModelConfig) -> None:
         """Use another checkpoint, device or adapter from the next job on."""
-        self.config = config
+        with self._config_lock:
+            self._config = config
 
-    def _ensure_model(self, on_progress=None):
-        cfg = self.config
+    def set_scorer_budget(self, nbytes: int) -> None:
+        """Bytes of per-window scorer tensors to keep (least recently used videos go first)."""
+        self.scorer_budget = max(0, int(nbytes))
+
+    @property
+    def applied_config(self) -> ModelConfig | None:
+        """The settings of the model loaded now (None before the first load)."""
+        return self._loaded_config
+
+    def _ensure_model(self, cfg: ModelConfig, on_progress=None):
         if self._loaded is not None and self._loaded_config == cfg:
             return self._loaded
-        from .model.loading import load_xclip
+        from .model.loading import ModelError, load_xclip
         from .model.query import QueryScorer
 
-        same_base = (self._base is not None and self._loaded_config is not None
-                     and (self._loaded_config.model, self._loaded_config.device) == (cfg.model, cfg.device))
+        previous = self._loaded_config
+        same_base = (self._base is not None and previous is not None
+                     and (previous.model, previous.device) == (cfg.model, cfg.device))
         try:
-            if not same_base:
-                self._base = self._loaded = self._scorer = self._backend = None
-                self.model_info = {}
-                self._base = load_xclip(cfg.model, device=cfg.device, on_progress=on_progress)
+            base = self._base if same_base else load_xclip(cfg.model, device=cfg.device, on_progress=on_progress)
             # An adapter is applied to a copy of the base model, so adapters never stack.
-            self._loaded = self._load_adapter(self._base, cfg.adapter) if cfg.adapter else self._base
-        except EthoscoutError as e:
-            self._loaded = self._scorer = self._backend = None
-            if not same_base:
-                self._base = None
-            self._loaded_config = None
-            self.model_error = str(e)
-            raise
-        self._scorer = QueryScorer(self._loaded)
+            loaded = self._load_adapter(base, cfg.adapter) if cfg.adapter else base
+        except Exception as e:  # nothing is applied: the previous model stays as it was
+            message = _one_line(e)
+            if not isinstance(e, EthoscoutError):
+                log.error("loading %s failed:\n%s", cfg.describe(), traceback.format_exc())
+                message = f"{cfg.describe()}: could not load ({type(e).__name__}: {message})"
+            if previous is not None:
+                with self._config_lock:
+                    if self._config == cfg:
+                        self._config = previous
+                message += f"; still using {previous.describe()}"
+            self.model_error = message
+            raise ModelError(message) from None
+        self._base, self._loaded = base, loaded
+        self._scorer = QueryScorer(loaded, self.scorer_budget)
         self._backend = None  # built again for the (re)loaded model on first use
         self._loaded_config = cfg
         self.model_error = ""
-        self.model_info = {"name": self._loaded.name, "fingerprint": self._loaded.fingerprint,
-                           "num_frames": self._loaded.num_frames, "device": str(self._loaded.device),
+        self.model_info = {"name": loaded.name, "fingerprint": loaded.fingerprint,
+                           "num_frames": loaded.num_frames, "device": str(loaded.device),
                            "adapter": cfg.adapter}
-        return self._loaded
+        return loaded
 
     def _load_adapter(self, base, folder: str):
         loader = self._adapter_loader or default_adapter_loader
@@ -362,19 +475,29 @@ def window_spec(ctx: ModelContext, spec: dict | None):
     return resolve_spec(WindowSpec(**{**fields, "frames": fields.get("frames") or 0}), ctx.model())
 
 
+@job_priority(PRIORITY_BACKGROUND)
 def index_video_job(ctx: ModelContext, project_folder: str, video_path: str, spec: dict | None = None,
                     batch_size: int = 4):
-    """Index one video into the project's feature cache (resumes a stopped run)."""
+    """Index one video into the project's feature cache (resumes a stopped run). After each
+    batch is on disk, queued jobs of a higher priority (a preview, a rescoring) run first; the
+    index then goes on from the next batch, with the same model, so its features are unchanged."""
     from .engine import index_video
 
     loaded = ctx.model()
-    result = index_video(project_folder, video_path, loaded, window_spec(ctx, spec), ctx.backend(),
-                         batch_size=batch_size, on_progress=ctx.report, cancel=ctx.cancel)
+    backend = ctx.backend()
+
+    def batch_written(progress: Progress) -> None:
+        ctx.report(progress)
+        ctx.yield_to_urgent()
+
+    result = index_video(project_folder, video_path, loaded, window_spec(ctx, spec), backend,
+                         batch_size=batch_size, on_progress=batch_written, cancel=ctx.cancel)
     if result.status == "cancelled":
         raise Cancelled()
     return result
 
 
+@job_priority(PRIORITY_SCORE)
 def cache_status_job(ctx: ModelContext, project_folder: str, spec: dict | None = None) -> dict:
     """For the current model and window spec: {video fingerprint: fraction indexed (0..1)},
     counting resumable partial stores."""
@@ -403,6 +526,7 @@ def cache_status_job(ctx: ModelContext, project_folder: str, spec: dict | None =
     return out
 
 
+@job_priority(PRIORITY_SCORE)
 def score_job(ctx: ModelContext, project_folder: str, queries: dict, spec: dict | None = None,
               videos: list[str] | None = None) -> dict[str, CurveData]:
     """Score behaviours on every indexed video of the project (or those whose fingerprints are
@@ -429,6 +553,7 @@ def score_job(ctx: ModelContext, project_folder: str, queries: dict, spec: dict 
     total = len(stores)
     progress = Progress("scoring", total=total)
     for i, store in enumerate(stores):
+        ctx.yield_to_urgent()  # a preview typed meanwhile goes first
         ctx.check()
         raw = scorer.score(store, prompts) if prompts else np.zeros((len(store), 0), np.float32)
         scores = np.stack([raw[:, a:b].mean(axis=1) for a, b in columns], axis=1) if keys \
@@ -442,6 +567,7 @@ def score_job(ctx: ModelContext, project_folder: str, queries: dict, spec: dict 
     return out
 
 
+@job_priority(PRIORITY_SCORE)
 def warm_scorer_job(ctx: ModelContext, project_folder: str, spec: dict | None = None) -> int:
     """Prepare the scorer's per-window tensors for every indexed video now, so the first
     behaviour typed afterwards costs only its text. Returns the number of windows."""
@@ -456,12 +582,14 @@ def warm_scorer_job(ctx: ModelContext, project_folder: str, spec: dict | None = 
     return n
 
 
+@job_priority(PRIORITY_INTERACTIVE)
 def reset_scorer_job(ctx: ModelContext) -> None:
     """Forget cached text and video tensors (after the model's adapter changed)."""
     ctx.scorer().reset()
 
 
 __all__ = ["Job", "JobContext", "JobQueue", "ModelConfig", "ModelContext", "ModelService",
+           "PRIORITY_INTERACTIVE", "PRIORITY_SCORE", "PRIORITY_BACKGROUND", "job_priority",
            "CurveData", "index_video_job", "cache_status_job", "score_job", "warm_scorer_job",
            "reset_scorer_job",
            "QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED", "FINISHED"]

@@ -1,10 +1,21 @@
 """Scoring text queries against cached windows, fast enough to follow typing.
 
-Per store the scorer keeps, in memory, the MIT video embeddings and the prompt generator's
-normalised patch features in float32; per text, its embedding. A new query then costs one text encoding plus the folded
-prompt generator (scoring.py) over the windows.
+Per store the scorer keeps the MIT video embeddings (N, D) and the prompt generator's
+normalised patch features (N, P, D), so a new query costs one text encoding plus the folded
+prompt generator (scoring.py) over the windows; per text, its embedding.
+
+Memory stays bounded: the tensors live on the CPU, only for the stores used most recently, up
+to ``budget_bytes`` (least recently used out first; the store being scored always stays). The
+patch features, nearly all of the bytes, are kept in the store's own precision: float16 for
+the default float16 cache (half of float32), float32 for a float32 cache, whose owner asked for
+the precision. Scoring moves ``CHUNK`` windows at a time to the model's device in float32, so
+the math is scoring.py's. An hour of video at 1 s stride from a float16 cache costs about
+188 MB with base-patch32: 3600 x (49 x 512 x 2 + 512 x 4) bytes.
 """
 from __future__ import annotations
+
+import os
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -14,36 +25,99 @@ from .features import as_tensor, text_embeds, video_embeds
 from .loading import LoadedModel
 from .scoring import cosine_scores, prompt_visual
 
-CHUNK = 2048  # windows per step: bounds the (N, K, H, D) intermediates
+CHUNK = 256  # windows per step: bounds the float32 copies and the (N, K, H, P) intermediates
+DEFAULT_BUDGET_BYTES = 512 * 2**20  # about 2.5 hours of video at 1 s stride (base-patch32)
+MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
+
+
+class WindowTensors:
+    """One store's per-window tensors, as kept between queries."""
+
+    def __init__(self, video: torch.Tensor, visual: torch.Tensor):
+        self.video = video  # (N, D)
+        self.visual = visual  # (N, P, D)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.element_size() * t.nelement() for t in (self.video, self.visual))
+
+    def __len__(self) -> int:
+        return len(self.video)
+
+
+def store_key(store: FeatureStore) -> tuple[str, int]:
+    """A store's identity: its folder, and when its arrays were written (a store indexed again
+    into the same folder is another store)."""
+    try:
+        written = os.stat(store.folder / "meta.json").st_mtime_ns
+    except OSError:
+        written = 0
+    return str(store.folder), written
 
 
 class QueryScorer:
-    def __init__(self, loaded: LoadedModel):
+    def __init__(self, loaded: LoadedModel, budget_bytes: int = DEFAULT_BUDGET_BYTES):
         self.loaded = loaded
-        self._stores: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._texts: dict[str, torch.Tensor] = {}
+        self.budget_bytes = int(budget_bytes)
+        self._stores: OrderedDict[tuple[str, int], WindowTensors] = OrderedDict()  # oldest use first
+        self._texts: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     @property
     def model(self):
         return self.loaded.model
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of per-window tensors held now."""
+        return sum(t.nbytes for t in self._stores.values())
+
+    def held(self) -> list[str]:
+        """Folders of the stores whose tensors are held, least recently used first."""
+        return [folder for folder, _ in self._stores]
 
     def reset(self) -> None:
         """Forget derived tensors (after the model's adapter changed)."""
         self._stores.clear()
         self._texts.clear()
 
+    def release(self, store: FeatureStore | None = None) -> None:
+        """Drop one store's tensors (a video closed or removed), or all of them."""
+        if store is None:
+            self._stores.clear()
+        else:
+            self._stores.pop(store_key(store), None)
+
+    def _make_room(self, needed: int) -> None:
+        while self._stores and self.nbytes + needed > self.budget_bytes:
+            self._stores.popitem(last=False)
+
     @torch.inference_mode()
-    def window_tensors(self, store: FeatureStore) -> tuple[torch.Tensor, torch.Tensor]:
-        key = str(store.folder)
-        if key not in self._stores:
-            dev = self.loaded.device
-            frame_cls = as_tensor(store.frame_cls, dev)
-            video = torch.cat([video_embeds(self.model, frame_cls[i:i + CHUNK])
-                               for i in range(0, len(frame_cls), CHUNK)])
-            visual = torch.cat([prompt_visual(self.model, as_tensor(store.img_features[i:i + CHUNK], dev))
-                                for i in range(0, len(store), CHUNK)])
-            self._stores[key] = (video, visual)
-        return self._stores[key]
+    def _compute(self, store: FeatureStore) -> WindowTensors:
+        dev = self.loaded.device
+        n = len(store)
+        keep = torch.float16 if store.img_features.dtype == np.float16 else torch.float32
+        video = visual = None
+        for i in range(0, n, CHUNK):
+            v = video_embeds(self.model, as_tensor(store.frame_cls[i:i + CHUNK], dev))
+            p = prompt_visual(self.model, as_tensor(store.img_features[i:i + CHUNK], dev))
+            if video is None:  # filled chunk by chunk: never a float32 copy of a whole video
+                video = torch.empty((n, *v.shape[1:]), dtype=torch.float32)
+                visual = torch.empty((n, *p.shape[1:]), dtype=keep)
+            video[i:i + len(v)] = v.to("cpu", torch.float32)
+            visual[i:i + len(p)] = p.to("cpu", keep)
+        return WindowTensors(video, visual)
+
+    def window_tensors(self, store: FeatureStore) -> WindowTensors:
+        """The store's tensors (computed on first use), marked as most recently used."""
+        key = store_key(store)
+        held = self._stores.get(key)
+        if held is not None:
+            self._stores.move_to_end(key)
+            return held
+        held = self._compute(store)
+        self._make_room(held.nbytes)
+        self._stores[key] = held
+        return held
 
     @torch.inference_mode()
     def text_tensor(self, texts: list[str]) -> torch.Tensor:
@@ -51,17 +125,25 @@ class QueryScorer:
         if missing:
             for t, e in zip(missing, text_embeds(self.model, self.loaded.tokenizer, missing)):
                 self._texts[t] = e
+        for t in texts:
+            self._texts.move_to_end(t)
+        while len(self._texts) > max(MAX_TEXTS, len(texts)):
+            self._texts.popitem(last=False)
         return torch.stack([self._texts[t] for t in texts])
 
     @torch.inference_mode()
     def score(self, store: FeatureStore, texts: list[str]) -> np.ndarray:
         """Cosine scores (N windows, K texts), as X-CLIP computes them."""
-        video, visual = self.window_tensors(store)
+        held = self.window_tensors(store)
         text = self.text_tensor(texts)
-        out = [cosine_scores(self.model, video[i:i + CHUNK], text, visual=visual[i:i + CHUNK])
-               for i in range(0, len(video), CHUNK)]
+        dev = self.loaded.device
+        out = [cosine_scores(self.model, held.video[i:i + CHUNK].to(dev, torch.float32), text,
+                             visual=held.visual[i:i + CHUNK].to(dev, torch.float32))
+               for i in range(0, len(held), CHUNK)]
+        if not out:
+            return np.zeros((0, len(texts)), np.float32)
         return torch.cat(out).float().cpu().numpy()
 
     def video_embeddings(self, store: FeatureStore) -> np.ndarray:
         """(N, D) MIT embeddings, for query by example."""
-        return self.window_tensors(store)[0].float().cpu().numpy()
+        return self.window_tensors(store).video.float().numpy()
