@@ -132,6 +132,7 @@ class JobQueue:
         self._pending: dict[int, tuple[Job, Callable, tuple, dict]] = {}
         self._ids = itertools.count(1)
         self._running: list[Job] = []  # outermost first; the last one is executing, the others yielded
+        self._contexts: list[JobContext] = []  # their contexts, same order (worker thread only)
         self._closed = False
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -284,6 +285,7 @@ class JobQueue:
 
     def _execute(self, job: Job, fn: Callable, args: tuple, kwargs: dict) -> None:
         ctx = self.context_class(self, job)
+        self._contexts.append(ctx)
         try:
             job.result = fn(ctx, *args, **kwargs)
             # Cancel wins: whoever cancelled has moved on (another project, another text) and
@@ -298,6 +300,8 @@ class JobQueue:
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             job.status, job.error_type = FAILED, type(e).__name__
             job.error = f"{job.name} failed: {type(e).__name__}{': ' + first if first else ''}"
+        finally:
+            self._contexts.pop()
 
     def _on_exit(self) -> None:
         """Called on the worker thread when it stops (release thread-owned resources)."""
@@ -357,9 +361,10 @@ class ModelService(JobQueue):
     """The job queue whose worker thread owns the model.
 
     ``configure`` only records the wanted settings (under a lock); the worker applies them when
-    the next job asks for the model. Applying is all or nothing: if the checkpoint or adapter
-    can't be loaded, the job fails with a ModelError, the model that worked stays loaded and
-    becomes the configuration again (``config``), so every later job runs as before."""
+    a job asks for the model, and a job sees the settings of its start throughout. Applying is
+    all or nothing: if the checkpoint or adapter can't be loaded, the job fails with a
+    ModelError, the model that worked stays loaded and becomes the configuration again
+    (``config``, ``applied_config``), so every later job runs as before."""
 
     context_class = ModelContext
 
@@ -388,9 +393,12 @@ class ModelService(JobQueue):
             return self._config
 
     def configure(self, config: ModelConfig) -> None:
-        """Use another checkpoint, device or adapter from the next job on."""
+        """Use another checkpoint, device or adapter from the next job on; called by a job (on
+        the worker thread), from that job's next ``ctx.model()`` on."""
         with self._config_lock:
             self._config = config
+        if threading.current_thread() is self._thread and self._contexts:
+            self._contexts[-1].config = config
 
     def set_scorer_budget(self, nbytes: int) -> None:
         """Bytes of per-window scorer tensors to keep (least recently used videos go first)."""
@@ -419,11 +427,10 @@ class ModelService(JobQueue):
             if not isinstance(e, EthoscoutError):
                 log.error("loading %s failed:\n%s", cfg.describe(), traceback.format_exc())
                 message = f"{cfg.describe()}: could not load ({type(e).__name__}: {message})"
-            if previous is not None:
+            if previous is not None:  # jobs from now on use the model that worked
                 with self._config_lock:
                     if self._config == cfg:
                         self._config = previous
-                message += f"; still using {previous.describe()}"
             self.model_error = message
             raise ModelError(message) from None
         self._base, self._loaded = base, loaded
