@@ -96,17 +96,18 @@ def as_loaded(model: str | LoadedModel, device: str = "auto", on_progress: Progr
 def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec: WindowSpec,
                 backend=None, batch_size: int = 4, on_progress: ProgressFn | None = None,
                 cancel: CancelToken | None = None, info: VideoInfo | None = None,
-                cache_dtype: str = "float16") -> IndexResult:
+                cache_dtype: str | None = None) -> IndexResult:
     """Index one video; an unchanged video already in the cache costs only a probe.
 
     A decoder thread prepares the next batches while the model encodes the current one
     (core/pipeline.py) and computes each window's motion descriptor from the same frames;
     every finished batch is on disk before progress reports it, so a cancelled or killed run
     resumes from there. A cached store without motion descriptors gets them (decoding again,
-    without the vision tower).
+    without the vision tower). Stores indexed from this path under another fingerprint are
+    removed: the file there was replaced. ``cache_dtype`` None: the project's (float16).
     """
     info = info or probe_video(path)
-    key = store_key(loaded, info, spec, cache_dtype)
+    key = store_key(loaded, info, spec, project_cache_dtype(project, cache_dtype))
     cache = feature_cache(project)
     store = cache.get(key)
     windows = make_windows(info.pts_s, info.duration_s, spec)
@@ -117,6 +118,7 @@ def index_video(project: str | Path, path: str | Path, loaded: LoadedModel, spec
                 return IndexResult(info.path, "cancelled", "motion descriptors not finished; resumes next time",
                                    info=info)
         return IndexResult(info.path, "cached", store=store, info=info)
+    cache.remove(cache.stale({info.fingerprint}, paths={info.path}))  # a new file at this path
     backend = backend or make_vision_backend(loaded)
     store_in = Assembler(cache, key, info, windows, loaded, spec, pre)
     n = store_in.total
@@ -162,15 +164,18 @@ def add_motion(store: FeatureStore, info: VideoInfo, windows, pre: Preprocessor,
 def index_videos(project: str | Path, paths: list[str | Path], model: str | LoadedModel = DEFAULT_MODEL,
                  spec: WindowSpec | None = None, device: str = "auto", runtime: str = "auto",
                  batch_size: int = 4, on_progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None, cache_dtype: str = "float16",
+                 cancel: CancelToken | None = None, cache_dtype: str | None = None,
                  on_warmup: ProgressFn | None = None) -> list[IndexResult]:
     """Index each video and add it to the project database; a bad file becomes an error
     result and the others go on. The project (created if missing), its videos and its model
     and window settings change only for videos that were indexed: a run that fails leaves
     the project as it was. ``on_warmup`` hears the one-time steps before the first window
-    (download, loading, ONNX export, graph optimisation)."""
+    (download, loading, ONNX export, graph optimisation). ``cache_dtype`` None: the
+    project's (float16); another is recorded as the project's, whose videos are then scored
+    from stores of that dtype only."""
     loaded = as_loaded(model, device, on_warmup)
     spec = resolve_spec(project_spec(project, spec), loaded)
+    cache_dtype = project_cache_dtype(project, cache_dtype)
     try:
         backend = make_vision_backend(loaded, runtime, on_progress=on_warmup)
     except ValueError as e:  # a runtime this machine can't run
@@ -193,6 +198,8 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
             db = open_or_create(project)
             db.set_setting("model", loaded.name)
             db.set_setting("window_spec", spec.to_dict())
+            if db.get_setting("cache_dtype", "float16") != cache_dtype:
+                db.set_setting("cache_dtype", cache_dtype)
         db.add_video(p, info=info)
         results.append(result)
     if db is not None and db is not project:
@@ -200,9 +207,63 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
     return results
 
 
-def indexed_stores(project: str | Path, loaded: LoadedModel, spec: WindowSpec | None = None) -> list[FeatureStore]:
+def project_cache_dtype(project: str | Path | Project, dtype: str | None = None) -> str:
+    """The dtype asked for, else the project's feature-cache dtype, else float16."""
+    return str(dtype or project_setting(project, "cache_dtype") or "float16")
+
+
+def project_fingerprints(project: str | Path | Project) -> list[str] | None:
+    """The current fingerprints of the project's videos, in project order; None where the
+    folder has no database (stores indexed without one)."""
+    if isinstance(project, Project):
+        return [v["fingerprint"] for v in project.videos()]
+    if not (Path(project) / "project.sqlite").exists():
+        return None
+    with Project.open(project) as db:
+        return [v["fingerprint"] for v in db.videos()]
+
+
+def project_folder(project: str | Path | Project) -> Path:
+    return project.folder if isinstance(project, Project) else Path(project)
+
+
+def indexed_stores(project: str | Path | Project, loaded: LoadedModel, spec: WindowSpec | None = None,
+                   dtype: str | None = None) -> list[FeatureStore]:
+    """The complete store of each project video as it is now (its current fingerprint), for
+    this model, window spec and the project's cache dtype, in project order."""
     spec = resolve_spec(project_spec(project, spec), loaded)
-    return feature_cache(project).stores(loaded.fingerprint, spec.key())
+    return feature_cache(project_folder(project)).stores(
+        loaded.fingerprint, spec.key(), project_fingerprints(project), project_cache_dtype(project, dtype))
+
+
+def index_status(project: str | Path | Project, loaded: LoadedModel, spec: WindowSpec | None = None) -> dict:
+    """{video fingerprint: fraction indexed (0..1)} of the project's current videos for this
+    model and window spec, counting resumable partial stores."""
+    spec = resolve_spec(project_spec(project, spec), loaded)
+    cache, dtype = feature_cache(project_folder(project)), project_cache_dtype(project)
+    fingerprints = project_fingerprints(project)
+    if fingerprints is None:
+        return {s.meta["video_fingerprint"]: 1.0 for s in cache.stores(loaded.fingerprint, spec.key(), None, dtype)}
+    out = {}
+    for fp in fingerprints:
+        key = CacheKey(loaded.fingerprint, fp, spec.key(), dtype)
+        partial = cache.partial(key)
+        if cache.get(key) is not None:
+            out[fp] = 1.0
+        elif partial is not None:
+            out[fp] = partial[0] / partial[1] if partial[1] else 0.0
+    return out
+
+
+def prune_stale_stores(project: str | Path | Project) -> tuple[int, int]:
+    """Remove cached stores of videos no longer in the project, or replaced since (another
+    fingerprint at the same path). Returns (stores removed, bytes freed)."""
+    fingerprints = project_fingerprints(project)
+    if fingerprints is None:
+        raise QueryError(f"{project}: not a project folder (no project.sqlite)")
+    cache = feature_cache(project_folder(project))
+    stale = cache.stale(set(fingerprints))
+    return len(stale), cache.remove(stale)
 
 
 def check_queries(queries: list[str]) -> list[str]:

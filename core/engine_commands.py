@@ -1,4 +1,4 @@
-"""CLI: ``ethoscout index``, ``ethoscout score`` and ``ethoscout random-model``."""
+"""CLI: ``ethoscout index``, ``ethoscout score``, ``ethoscout cache prune`` and ``ethoscout random-model``."""
 from __future__ import annotations
 
 import sys
@@ -150,6 +150,16 @@ def run_score(args) -> int:
     return 0
 
 
+def run_cache_prune(args) -> int:
+    from .engine import check_project_folder, prune_stale_stores
+
+    check_project_folder(args.project)
+    removed, freed = prune_stale_stores(args.project)
+    print(f"removed {removed} stale feature store(s), {freed / 2**20:.1f} MB "
+          "(videos no longer in the project, or replaced since they were indexed)")
+    return 0
+
+
 def run_random_model(args) -> int:
     from .model.random_init import build_random_xclip
 
@@ -190,6 +200,13 @@ def register(sub) -> None:
     add_model_args(p)
     add_spec_args(p)
     p.set_defaults(func=run_score)
+
+    p = sub.add_parser("cache", help="manage the feature cache of a project")
+    actions = p.add_subparsers(dest="cache_action", metavar="ACTION", required=True)
+    p = actions.add_parser("prune", help="delete cached features of videos no longer in the project or "
+                                         "replaced since they were indexed")
+    p.add_argument("--project", required=True, help="project folder")
+    p.set_defaults(func=run_cache_prune)
 
     p = sub.add_parser("random-model", help="write a randomly initialised X-CLIP folder (for trying the "
                                             "program offline; its scores mean nothing)")

@@ -508,29 +508,9 @@ def index_video_job(ctx: ModelContext, project_folder: str, video_path: str, spe
 def cache_status_job(ctx: ModelContext, project_folder: str, spec: dict | None = None) -> dict:
     """For the current model and window spec: {video fingerprint: fraction indexed (0..1)},
     counting resumable partial stores."""
-    from .engine import feature_cache
+    from .engine import index_status
 
-    loaded = ctx.model()
-    wanted = window_spec(ctx, spec).to_dict()
-    root = feature_cache(project_folder).root / loaded.fingerprint
-    out: dict[str, float] = {}
-    if not root.is_dir():
-        return out
-    for d in root.iterdir():
-        try:
-            meta = json.loads((d / "meta.json").read_text())
-            if meta.get("spec") != wanted:
-                continue
-            fp = meta["video_fingerprint"]
-            if d.name.endswith(".partial"):
-                done = json.loads((d / "progress.json").read_text())["done"]
-                total = len(meta["starts"])
-                out.setdefault(fp, done / total if total else 0.0)
-            else:
-                out[fp] = 1.0
-        except (OSError, ValueError, KeyError):
-            continue
-    return out
+    return index_status(project_folder, ctx.model(), window_spec(ctx, spec))
 
 
 @job_priority(PRIORITY_SCORE)

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..engine import feature_cache, index_videos, indexed_stores, project_spec, resolve_spec
+from ..engine import index_videos, indexed_stores, project_spec
 from ..errors import EthoscoutError
 from ..model.loading import LoadedModel, load_xclip
 from ..model.lora import AdapterError, load_adapter, read_adapter_meta, save_adapter
@@ -40,7 +40,7 @@ def load_project_model(project, override: str | None = None, device: str = "auto
 
 
 def project_stores(project, loaded: LoadedModel, spec: WindowSpec | None = None) -> list:
-    stores = indexed_stores(project.folder, loaded, project_spec(project, spec))
+    stores = indexed_stores(project, loaded, project_spec(project, spec))
     adapter = loaded.extra.get("adapter") or {}
     if not stores and adapter.get("deep"):
         v = adapter.get("version")
@@ -91,8 +91,7 @@ def active_scorer(project, loaded: LoadedModel) -> QueryScorer:
 
 def needs_reindex(project, adapted: LoadedModel, spec: WindowSpec | None = None) -> bool:
     """True when the model's fingerprint has no cached video yet (a deep adapter)."""
-    spec = resolve_spec(project_spec(project, spec), adapted)
-    return not feature_cache(project.folder).stores(adapted.fingerprint, spec.key())
+    return not indexed_stores(project, adapted, project_spec(project, spec))
 
 
 def use_adapter(project, version: int | None, loaded: LoadedModel | None = None,

@@ -10,6 +10,11 @@ touching the others. A store is built in a
 that is killed resumes from there, and the folder is renamed into place when complete.
 Windows may arrive out of order (segments from a cluster): progress.json keeps the ranges
 written, so a resumed run skips exactly those.
+
+A store is found by its exact key, never by a part of a folder name: the video's current
+fingerprint (a replaced file at the same path has another, and its old stores are stale), the
+model, the window spec and the dtype (float16 and float32 stores of one video are two stores,
+never both used). ``stale`` lists stores of fingerprints no longer current, for pruning.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 DTYPES = {"float16": np.float16, "float32": np.float32}
+PARTIAL = ".partial"
 
 
 def _merged(ranges: list[list[int]]) -> list[list[int]]:
@@ -95,7 +101,7 @@ class StoreWriter:
 
     def __init__(self, final: Path, meta: dict, shapes: dict[str, tuple[int, ...]], dtype: str = "float16"):
         self.final = final
-        self.partial = final.with_name(final.name + ".partial")
+        self.partial = final.with_name(final.name + PARTIAL)
         self.meta = meta
         progress = self.partial / "progress.json"
         same = progress.exists() and json.loads((self.partial / "meta.json").read_text()) == meta \
@@ -163,16 +169,69 @@ class FeatureCache:
     def writer(self, key: CacheKey, meta: dict, shapes: dict[str, tuple[int, ...]]) -> StoreWriter:
         return StoreWriter(key.folder(self.root), meta, shapes, key.dtype)
 
-    def stores(self, model_fingerprint: str, spec_key: str | None = None) -> list[FeatureStore]:
-        """Complete stores for a model (and window spec), oldest first."""
-        base = self.root / model_fingerprint
-        if not base.is_dir():
-            return []
+    def partial(self, key: CacheKey) -> tuple[int, int] | None:
+        """(windows done, windows in all) of a resumable run of ``key``, or None."""
+        folder = key.folder(self.root)
+        folder = folder.with_name(folder.name + PARTIAL)
+        try:
+            done = json.loads((folder / "progress.json").read_text())["done"]
+            total = len(json.loads((folder / "meta.json").read_text())["starts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return done, total
+
+    def stores(self, model_fingerprint: str, spec_key: str, video_fingerprints: list[str] | None = None,
+               dtype: str = "float16") -> list[FeatureStore]:
+        """Complete stores of a model, window spec and dtype: one per video fingerprint given,
+        in that order (the project's videos as they are now), skipping those not indexed.
+        Without fingerprints, every such store, except that of several stores indexed from
+        one path only the newest counts (the file was replaced since)."""
+        if video_fingerprints is not None:
+            found = (self.get(CacheKey(model_fingerprint, fp, spec_key, dtype)) for fp in video_fingerprints)
+            return [s for s in found if s is not None]
+        newest: dict[str, tuple[float, FeatureStore]] = {}
+        for folder, meta in self._complete(self.root / model_fingerprint):
+            key = CacheKey(model_fingerprint, str(meta.get("video_fingerprint")), spec_key, dtype)
+            if key.folder(self.root) != folder:  # the whole name, not a part of it
+                continue
+            written = (folder / "meta.json").stat().st_mtime
+            path = str(meta.get("video_path"))
+            if path not in newest or written >= newest[path][0]:
+                newest[path] = (written, FeatureStore(folder))
+        return [s for _, s in sorted(newest.values(), key=lambda ws: ws[0])]
+
+    @staticmethod
+    def _complete(base: Path):
+        """(folder, meta) of each complete store directly under ``base``."""
+        for d in sorted(base.iterdir()) if base.is_dir() else []:
+            if d.name.endswith(PARTIAL):
+                continue
+            try:
+                yield d, json.loads((d / "meta.json").read_text())
+            except (OSError, ValueError):
+                continue
+
+    def stale(self, current: set[str], paths: set[str] | None = None) -> list[Path]:
+        """Store folders (complete or partial, of any model, spec and dtype) whose video
+        fingerprint is not in ``current``; with ``paths``, only those indexed from one of them."""
         out = []
-        for d in sorted(base.iterdir(), key=lambda p: p.stat().st_mtime):
-            if d.name.endswith(".partial") or not (d / "meta.json").exists():
-                continue
-            if spec_key and spec_key not in d.name:
-                continue
-            out.append(FeatureStore(d))
+        for base in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            for d in sorted(base.iterdir()) if base.is_dir() else []:
+                try:
+                    meta = json.loads((d / "meta.json").read_text())
+                except (OSError, ValueError):
+                    continue
+                if meta.get("video_fingerprint") in current:
+                    continue
+                if paths is not None and meta.get("video_path") not in paths:
+                    continue
+                out.append(d)
         return out
+
+    def remove(self, folders: list[Path]) -> int:
+        """Delete store folders; returns the bytes freed."""
+        freed = 0
+        for d in folders:
+            freed += sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+            shutil.rmtree(d, ignore_errors=True)
+        return freed

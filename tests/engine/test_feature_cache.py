@@ -36,7 +36,7 @@ def test_changed_video_is_reindexed(tiny_model, video_factory, tmp_path):
     video_factory("v.mp4", frames=45, pattern="flash")  # same name, new content
     [again] = engine.index_videos(tmp_path / "p", [path], model=tiny_model)
     assert again.status == "indexed"
-    assert len(stores(tmp_path / "p")) == 2
+    assert len(stores(tmp_path / "p")) == 1  # the old file's store is stale and removed
 
 
 def test_changed_model_is_reindexed(tiny_model, video_factory, tmp_path):
