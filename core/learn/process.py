@@ -103,26 +103,47 @@ def parse_event(line: str | bytes) -> TrainEvent | None:
     return TrainEvent(str(obj.pop("event")), obj)
 
 
+def stop_child(proc: subprocess.Popen, grace_s: float = 15.0) -> int:
+    """End a training child and reap it: SIGTERM first (it stops at its next step, reports
+    ``cancelled`` and leaves the previous adapter active), SIGKILL when it has not ended after
+    ``grace_s``. Returns its exit status; a child that already ended is only reaped."""
+    try:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                return proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        if proc.poll() is None:  # out of patience, or interrupted again while waiting
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def run_training(spec: dict, on_event: Callable[[TrainEvent], None] | None = None,
-                 cancel: CancelToken | None = None, stderr=None) -> TrainEvent:
+                 cancel: CancelToken | None = None, stderr=None, grace_s: float = 15.0) -> TrainEvent:
     """Run a training child to the end and return its final event. Cancelling the token sends
-    SIGTERM; the child stops at its next step and reports ``cancelled``."""
+    SIGTERM; the child stops at its next step and reports ``cancelled``. If this process is
+    interrupted (Ctrl-C, an error in ``on_event``) the child is stopped and reaped before the
+    exception goes on: no training keeps running, or lingers as a zombie, behind it."""
+    import threading
+
     path = write_spec(spec)
+    proc = None
+    finished = threading.Event()
     try:
         proc = subprocess.Popen(train_command(path), stdout=subprocess.PIPE, stderr=stderr,
                                 text=True, bufsize=1)
         final = None
-        import threading
 
         def watch():
-            while proc.poll() is None:
-                if cancel is not None and cancel.cancelled:
+            while not finished.wait(0.2):
+                if cancel is not None and cancel.cancelled and proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
                     return
-                threading.Event().wait(0.2)
 
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
+        threading.Thread(target=watch, daemon=True).start()
         for line in proc.stdout:
             ev = parse_event(line)
             if ev is None:
@@ -137,4 +158,8 @@ def run_training(spec: dict, on_event: Callable[[TrainEvent], None] | None = Non
                                           "exit_status": rc})
         return final
     finally:
+        finished.set()
+        if proc is not None:
+            stop_child(proc, grace_s)
+            proc.stdout.close()
         path.unlink(missing_ok=True)
