@@ -7,6 +7,7 @@ get them, in one line.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,8 +25,30 @@ DEFAULT_MODEL = "microsoft/xclip-base-patch32"
 WEIGHT_FILES = ("model.safetensors",)
 
 
+log = logging.getLogger(__name__)
+
+
 class ModelError(EthoscoutError):
     pass
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    return isinstance(e, torch.OutOfMemoryError) or (isinstance(e, RuntimeError) and "out of memory" in str(e))
+
+
+def to_device(model: torch.nn.Module, device: torch.device, what: str | os.PathLike) -> torch.nn.Module:
+    """``model.to(device)``; a GPU without room for it gives a ModelError that says what to do,
+    and the parts already moved are given back (the model stays whole on the CPU)."""
+    try:
+        return model.to(device)
+    except RuntimeError as e:
+        if not is_out_of_memory(e):
+            raise
+        model.to("cpu")
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise ModelError(f"{what}: not enough free GPU memory on {device} for this model; close other "
+                         "programs using the GPU, pick a smaller checkpoint, or use --device cpu") from None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -132,7 +155,14 @@ def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
         raise ModelError(f"{folder}: could not load the model ({first[:300]})") from None
     if dev.type != "cpu":
         warmup(on_progress, f"moving the model to {dev}")
-    model.eval().to(dev)
+    try:
+        model = to_device(model.eval(), dev, folder)
+    except ModelError:
+        if device not in (None, "", "auto"):
+            raise
+        # "auto" means the GPU when it can hold the model: here it can't, so the CPU
+        log.warning("%s: not enough free GPU memory; running on the CPU", folder)
+        dev = torch.device("cpu")
     return LoadedModel(
         name=str(name_or_path), folder=folder, model=model, tokenizer=tokenizer,
         preprocessor_config=pp, device=dev, fingerprint=folder_fingerprint(folder),

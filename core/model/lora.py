@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import EthoscoutError
 from ..fingerprint import fingerprint_file
 from .checks import check_safetensors, read_json_object
-from .loading import LoadedModel
+from .loading import LoadedModel, to_device
 
 META_FILE = "ethoscout_adapter.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -123,7 +123,7 @@ def load_adapter(loaded: LoadedModel, folder: str | Path, merge: bool = False) -
     except Exception as e:  # noqa: BLE001 - peft and safetensors raise many types for a bad folder
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise AdapterError(f"{folder}: could not load the adapter ({first[:300]})") from None
-    model.eval().to(loaded.device)
+    model = to_device(model.eval(), loaded.device, folder)
     if merge:
         model = model.merge_and_unload().eval()
     deep = is_deep(config)
