@@ -16,7 +16,7 @@ from .data.export import SCORE_COLUMNS, window_score_rows
 from .data.project import Project
 from .errors import EthoscoutError
 from .options import OptionError
-from .model.cache import FeatureCache, FeatureStore
+from .model.cache import CacheKey, FeatureCache, FeatureStore
 from .model.loading import DEFAULT_MODEL, LoadedModel, load_xclip
 from .model.query import QueryScorer
 from .model.runtime import make_vision_backend
