@@ -554,15 +554,26 @@ def score_job(ctx: ModelContext, project_folder: str, queries: dict, spec: dict 
 
 
 @job_priority(PRIORITY_SCORE)
-def warm_scorer_job(ctx: ModelContext, project_folder: str, spec: dict | None = None) -> int:
-    """Prepare the scorer's per-window tensors for every indexed video now, so the first
-    behaviour typed afterwards costs only its text. Returns the number of windows."""
+def warm_scorer_job(ctx: ModelContext, project_folder: str, spec: dict | None = None,
+                    videos: list[str] | None = None) -> int:
+    """Prepare the scorer's per-window tensors now, so the first behaviour typed afterwards
+    costs only its text: for the videos whose fingerprints are in ``videos`` in that order
+    (the one on screen first), else every indexed video, as many as the scorer's memory budget
+    holds. Returns the number of windows prepared."""
     from .engine import indexed_stores
 
     scorer = ctx.scorer()
-    n = 0
-    for store in indexed_stores(project_folder, ctx.model(), window_spec(ctx, spec)):
+    stores = indexed_stores(project_folder, ctx.model(), window_spec(ctx, spec))
+    if videos is not None:
+        by_fp = {s.meta["video_fingerprint"]: s for s in stores}
+        stores = [by_fp[fp] for fp in videos if fp in by_fp]
+    n = room = 0
+    for store in stores:
+        ctx.yield_to_urgent()
         ctx.check()
+        room += scorer.bytes_for(store)
+        if n and room > scorer.budget_bytes:
+            break  # more would push out the ones just prepared
         scorer.window_tensors(store)
         n += len(store)
     return n

@@ -71,6 +71,11 @@ class QueryScorer:
         """Bytes of per-window tensors held now."""
         return sum(t.nbytes for t in self._stores.values())
 
+    def bytes_for(self, store: FeatureStore) -> int:
+        """Bytes the store's tensors take (held now or not)."""
+        n, p, d = store.img_features.shape
+        return n * (p * d * (2 if store.img_features.dtype == np.float16 else 4) + self.loaded.embed_dim * 4)
+
     def held(self) -> list[str]:
         """Folders of the stores whose tensors are held, least recently used first."""
         return [folder for folder, _ in self._stores]

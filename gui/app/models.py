@@ -6,12 +6,13 @@ from dataclasses import replace
 from typing import Callable
 
 from ethoscout.core.errors import EthoscoutError
-from ethoscout.core.jobs import DONE, Job, ModelConfig
+from ethoscout.core.jobs import DONE, PRIORITY_INTERACTIVE, Job, ModelConfig, job_priority
 
 from .base import SessionBase
 from .state import ModelChoice
 
 
+@job_priority(PRIORITY_INTERACTIVE)  # ahead of rescoring and indexing submitted after it
 def load_model_job(ctx, config: ModelConfig, fallback: ModelConfig) -> dict:
     """On the model's worker: load ``config``; on failure go back to ``fallback`` and re-raise."""
     ctx.queue.configure(config)

@@ -91,3 +91,20 @@ def test_model_service_applies_the_budget(tiny_model_dir, stores):
         assert job.wait(60) and job.result == 4567
     finally:
         assert svc.shutdown(10)
+
+
+def test_warm_up_prepares_the_video_on_screen_first_within_the_budget(tiny_model_dir, tiny_model, stores):
+    from ethoscout.core.jobs import ModelConfig, ModelService, warm_scorer_job
+
+    project = stores[0].folder.parents[2]
+    sizes = [QueryScorer(tiny_model).bytes_for(s) for s in stores]
+    assert sizes[0] == len(stores[0]) * per_window_bytes(tiny_model, stores[0])
+    svc = ModelService(ModelConfig(model=str(tiny_model_dir), device="cpu"), scorer_budget=sizes[2] + sizes[0])
+    try:
+        wanted = [s.meta["video_fingerprint"] for s in (stores[2], stores[0], stores[1])]
+        job = svc.submit(warm_scorer_job, str(project), None, wanted)
+        assert job.wait(60) and job.result == len(stores[2]) + len(stores[0]), job.error
+        held = svc.submit(lambda ctx: ctx.scorer().held())
+        assert held.wait(10) and held.result == [str(stores[2].folder), str(stores[0].folder)]
+    finally:
+        assert svc.shutdown(10)
