@@ -35,6 +35,8 @@ def parse_project(text: str, where: str) -> Parsed:
         pj = json.loads(text)
     except json.JSONDecodeError as e:
         raise ImportFormatError(where, f"is not a valid BORIS project ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise ImportFormatError(where, "is not a valid BORIS project (nested too deeply)") from None
     if not isinstance(pj, dict) or not isinstance(pj.get("behaviors_conf"), dict):
         raise ImportFormatError(where, "is not a BORIS project (no behaviors_conf ethogram)")
     out = Parsed("boris project")

@@ -19,7 +19,7 @@ from typing import Callable
 import av
 
 from .errors import ExportError
-from .fileio import write_table
+from .fileio import as_if_created, remove_stale_temps, write_table
 from .project import Project
 from .records import NO_FOCAL_SUBJECT
 
@@ -57,6 +57,7 @@ def export_clips(project: Project, out: str | os.PathLike, video=None, behavior=
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(folder, ".*.mp4")  # clips a killed export left half-written
     labels = project.labels(video=video, behavior=behavior, verdict=list(verdicts))
     prompts = {b["id"]: (b["prompts"] or [b["name"]])[0] for b in project.behaviors()}
     encoder = pick_encoder()
@@ -127,6 +128,7 @@ def _cut(source: Path, target: Path, start_s: float, end_s: float, encoder: str,
                 dst.mux(packet)
         if count == 0:
             raise ExportError(source, f"no frames between {start_s:.3f} s and {end_s:.3f} s")
+        as_if_created(tmp)
         os.replace(tmp, target)
     except av.error.FFmpegError as e:
         raise ExportError(source, f"clip {start_s:.3f}–{end_s:.3f} s failed ({e})") from None

@@ -76,6 +76,8 @@ class _Cursor(sqlite3.Cursor):
             raise  # a refused change: callers turn it into their own message
         except sqlite3.Error as e:
             raise explain(e, self.connection.path) from None
+        except OverflowError:
+            raise ProjectError(self.connection.path, "a number is too large to store") from None
 
     def execute(self, *args):
         return self._explained(super().execute, *args)

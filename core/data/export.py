@@ -178,9 +178,12 @@ def export_binary(project: Project, out: str | os.PathLike, video=None) -> list[
     if not single_file:
         out.mkdir(parents=True, exist_ok=True)
     written = []
-    for v in videos:
+    stems = [Path(v["name"]).stem for v in videos]
+    for v, stem in zip(videos, stems):
         names, times, table = binary_table(project, v)
-        target = out if single_file else out / f"{Path(v['name']).stem}.csv"
+        if stems.count(stem) > 1:  # a.mp4 and a.avi, or two a.mp4 in different folders
+            stem = f"{stem}_{v['id']}"
+        target = out if single_file else out / f"{stem}.csv"
         rows = ([i, f"{t:.3f}", *map(int, row)] for i, (t, row) in enumerate(zip(times, table)))
         written.append(write_table(target, ["frame", "time", *names], rows))
     return written

@@ -227,6 +227,9 @@ class Project:
         return self.get_setting(PENDING_GROUPS, {}) or {}
 
     def _set_pending(self, conn, pending: dict) -> None:
+        if not pending:  # none left: no trace of them
+            conn.execute("DELETE FROM settings WHERE key = ?", (PENDING_GROUPS,))
+            return
         conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
                      "SET value = excluded.value", (PENDING_GROUPS, json.dumps(pending)))
 
@@ -541,7 +544,7 @@ class Project:
             "source": source, "annotator": annotator, "comment": comment, "text": text,
             "model_id": model_id,
             "score": None if score is None else _finite(score, "score", where),
-            "adapter_version": None if adapter_version is None else int(adapter_version),
+            "adapter_version": None if adapter_version is None else _version(adapter_version, where),
             "modifiers": self._modifier_values(b, modifiers, where) if check_modifiers
             else json.dumps(modifiers or {}),
         }
@@ -772,6 +775,16 @@ class Project:
             r["spec"] = json.loads(r["spec"] or "{}")
             r["metrics"] = None if r["metrics"] is None else json.loads(r["metrics"])
         return rows
+
+
+def _version(value, where: str) -> int:
+    try:
+        v = int(value)
+    except (TypeError, ValueError):
+        raise ProjectError(where, f"adapter version {value!r} is not a whole number") from None
+    if not 0 <= v < 2**31:
+        raise ProjectError(where, f"adapter version {value!r} is out of range")
+    return v
 
 
 class ActionGroup:

@@ -14,7 +14,8 @@ from pathlib import PureWindowsPath
 
 from .errors import ImportFormatError
 
-NO_FOCAL_SUBJECT = "No focal subject"  # BORIS's name for "no subject"
+NO_FOCAL_SUBJECT = "No focal subject"
+MAX_SECONDS = 1e7  # 115 days: a larger time is a typo or an attack, and overflows frame maths  # BORIS's name for "no subject"
 
 
 @dataclass
@@ -86,7 +87,7 @@ def subject_or_none(text) -> str | None:
 
 def unescape_cell(text: str) -> str:
     """Undo the CSV-injection quote our exporters add (``'=x`` was ``=x``)."""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+    if len(text) > 1 and text[0] == "'" and text.lstrip("'")[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return text[1:]
     return text
 
@@ -109,6 +110,8 @@ def parse_seconds(text, what: str) -> float:
         raise ValueError(f"{what} {text!r} is not a finite time")
     if value < 0 or s.startswith("-"):
         raise ValueError(f"{what} {text!r} is negative")
+    if value > MAX_SECONDS:
+        raise ValueError(f"{what} {text!r} is later than any video ({MAX_SECONDS:.0e} s)")
     return value
 
 

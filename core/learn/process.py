@@ -46,12 +46,25 @@ def build_train_spec(project: str | os.PathLike, model: str | None = None, devic
 
 def write_spec(spec: dict, path: str | os.PathLike | None = None) -> Path:
     if path is None:
+        _remove_stale_specs()
         fd, name = tempfile.mkstemp(prefix="ethoscout-train-", suffix=".json")
         os.close(fd)
         path = name
     path = Path(path)
     path.write_text(json.dumps(spec, indent=1))
     return path
+
+
+def _remove_stale_specs(older_than_s: float = 300.0) -> None:
+    """Specs left by runs whose parent was killed (a child reads its spec once, at start)."""
+    import time
+
+    for f in Path(tempfile.gettempdir()).glob("ethoscout-train-*.json"):
+        try:
+            if time.time() - f.stat().st_mtime > older_than_s:
+                f.unlink()
+        except OSError:
+            continue
 
 
 def train_command(spec_path: str | os.PathLike) -> list[str]:

@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from ..errors import EthoscoutError
 from ..progress import CancelToken, Cancelled
@@ -57,8 +58,9 @@ def run(spec: dict, cancel: CancelToken) -> int:
         emit("failed", run_id=run_id, message=message)
         return EXIT_FAILED
     except Exception as e:  # a bug or a resource problem: still one line for the user
-        traceback.print_exc(file=sys.stderr)
-        message = f"training failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); {keep}"
+        log = _save_traceback(spec)
+        message = (f"training failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                   f"{keep}; details in {log}")
         project.finish_training_run(run_id, "failed", message)
         emit("failed", run_id=run_id, message=message)
         return EXIT_FAILED
@@ -127,6 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     except EthoscoutError as e:  # the project itself could not be opened
         emit("failed", message=str(e))
         return EXIT_FAILED
+    except Exception as e:  # noqa: BLE001 - the parent shows one line; the details go to a log
+        log = _save_traceback(spec)
+        first = str(e).splitlines()[0] if str(e) else ""
+        emit("failed", message=f"training failed ({type(e).__name__}: {first[:200]}); details in {log}")
+        return EXIT_FAILED
+
+
+def _save_traceback(spec: dict) -> str:
+    """The child's traceback in the project's adapters folder (else the temp folder)."""
+    import tempfile
+
+    text = traceback.format_exc()
+    for folder in (Path(str(spec.get("project", ""))) / "adapters", Path(tempfile.gettempdir())):
+        try:
+            path = folder / "training-error.log"
+            path.write_text(text)
+            return str(path)
+        except OSError:
+            continue
+    return "(no writable folder for the log)"
 
 
 if __name__ == "__main__":

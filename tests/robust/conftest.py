@@ -43,14 +43,16 @@ def cli(capsys, *args) -> subprocess.CompletedProcess:
 
 
 def snapshot(folder: Path) -> tuple:
-    """Every row of the database and every file name (SQLite's -wal/-shm aside)."""
+    """Every row of the database and every file name (SQLite's -wal/-shm and the writers'
+    markers aside)."""
     conn = sqlite3.connect(f"file:{folder / 'project.sqlite'}?mode=ro", uri=True)
     try:
-        dump = tuple(conn.iterdump())
+        # sqlite_sequence is SQLite's own id counter: a refused import may advance it
+        dump = tuple(line for line in conn.iterdump() if "sqlite_sequence" not in line)
     finally:
         conn.close()
     files = tuple(sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                         if not p.name.endswith(("-wal", "-shm"))))
+                         if not p.name.endswith(("-wal", "-shm")) and ".writers" not in p.parts))
     return dump, files
 
 
