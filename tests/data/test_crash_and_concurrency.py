@@ -55,7 +55,7 @@ def test_sigkill_at_random_moments(project):
     while p.undo():
         pass
     assert p.labels() == [] and p.behaviors() == []
-    assert time.monotonic() - t0 < 30
+    assert time.monotonic() - t0 < 120  # a guard against a hang, not a speed test
 
 
 def test_two_processes_write_at_once(project):
