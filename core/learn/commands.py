@@ -1,4 +1,4 @@
-"""CLI: ``ethoscout suggest``, ``train``, ``eval``, ``similar`` and ``adapter list|use``."""
+"""CLI: ``ethoscout suggest``, ``train``, ``eval``, ``activity``, ``similar`` and ``adapter list|use``."""
 from __future__ import annotations
 
 import json
@@ -142,6 +142,36 @@ def run_eval(args) -> int:
     return 0
 
 
+def run_activity(args) -> int:
+    from ..data.fileio import write_table
+    from ..video.motion import MOTION_ARRAY, activity, still_bouts
+    from .adapters import project_stores
+
+    project = _open(args)
+    stores = project_stores(project, _loaded(project, args))
+    rows, missing = [], []
+    for s in stores:
+        motion = s.array(MOTION_ARRAY)
+        name = s.meta.get("video_name", "")
+        if motion is None:
+            missing.append(name)
+            continue
+        bouts = still_bouts(s.starts, s.ends, motion, args.threshold, args.min_duration)
+        total = sum(e - b for b, e in bouts)
+        print(f"{name}: {len(bouts)} still bouts, {total:.1f} s of {float(s.ends[-1]):.1f} s"
+              + "".join(f"\n  {b:8.2f} {e:8.2f}" for b, e in bouts))
+        act = activity(motion)
+        rows.extend([name, f"{a:.3f}", f"{b:.3f}", f"{v:.3f}", int(v < args.threshold)]
+                    for a, b, v in zip(s.starts, s.ends, act))
+    if missing:
+        print(f"no motion descriptors yet for {', '.join(missing)}: run `ethoscout index` on them again",
+              file=sys.stderr)
+    if args.out:
+        write_table(args.out, ["video", "start_s", "end_s", "activity_px_s", "still"], rows)
+        print(f"wrote {len(rows)} windows to {args.out}")
+    return 0
+
+
 def run_adapter_list(args) -> int:
     project = _open(args)
     rows = project.adapters()
@@ -256,6 +286,17 @@ def register(sub) -> None:
     sim.add_argument("--out", default="learning_curve", help="folder for learning_curve.csv and .png "
                                                               "(default ./learning_curve)")
     p.set_defaults(func=run_eval)
+
+    p = sub.add_parser("activity", help="how much moves per window (optical flow, no model) and immobility "
+                                        "(freezing) bouts found by a threshold")
+    _common(p)
+    p.add_argument("--threshold", type=opt.number(0, 1e6, unit="px/s"), default=3.0,
+                   help="a window is still when its 99th-percentile speed (px/s at 224 px) is below this "
+                        "(default 3)")
+    p.add_argument("--min-duration", type=opt.number(0, 1e6, unit="s"), default=2.0,
+                   help="shortest still bout to report, seconds (default 2)")
+    p.add_argument("--out", default=None, help="CSV of every window's activity (default: no file)")
+    p.set_defaults(func=run_activity)
 
     p = sub.add_parser("similar", help="windows that look like a clip (query by example)")
     _common(p)

@@ -14,13 +14,14 @@ from .heads import ProjectWindows
 
 
 class InstantScores:
-    def __init__(self, project, scorer, stores=None, feature_set: str = "both"):
+    def __init__(self, project, scorer, stores=None, feature_set: str = "both",
+                 windows: ProjectWindows | None = None):
         from .adapters import project_stores
 
         self.project = project
         self.scorer = scorer
         self.stores = list(stores) if stores is not None else project_stores(project, scorer.loaded)
-        self.windows = ProjectWindows.build(scorer, self.stores)
+        self.windows = windows if windows is not None else ProjectWindows.build(scorer, self.stores)
         self.feature_set = feature_set
 
     def prior(self, behavior: dict) -> np.ndarray:
@@ -47,3 +48,40 @@ class InstantScores:
 
     def per_store(self, values: np.ndarray) -> list[np.ndarray]:
         return self.windows.per_store(values)
+
+
+_WINDOWS: dict[tuple, ProjectWindows] = {}  # newest (scorer, stores) only: a refit reuses it
+
+
+def fused_score_job(ctx, project_folder: str, queries: dict, spec: dict | None = None) -> dict:
+    """Like jobs.score_job for behaviours (``queries``: behaviour id -> prompts), but each
+    column is the behaviour's fused score: its text prior until it has accepted and rejected
+    windows, then prior + head (refit now from all labels). Returns {video fingerprint: CurveData}."""
+    from ..data.project import Project
+    from ..engine import indexed_stores
+    from ..jobs import CurveData, window_spec
+    from ..progress import Progress
+
+    scorer = ctx.scorer()
+    stores = indexed_stores(project_folder, ctx.model(), window_spec(ctx, spec))
+    key = (id(scorer), id(scorer.model), tuple(str(s.folder) for s in stores))
+    if key not in _WINDOWS:
+        _WINDOWS.clear()
+        _WINDOWS[key] = ProjectWindows.build(scorer, stores)
+    with Project.open(project_folder) as project:
+        learner = InstantScores(project, scorer, stores, windows=_WINDOWS[key])
+        by_id = {b["id"]: b for b in project.behaviors()}
+        columns, progress = [], Progress("refitting", total=len(queries))
+        for i, (bid, prompts) in enumerate(queries.items()):
+            ctx.check()
+            b = dict(by_id.get(bid) or {"id": bid, "name": str(bid)}, prompts=prompts)
+            columns.append(learner.refit(b).fused)
+            progress.done = i + 1
+            ctx.report(progress)
+    out = {}
+    for si, s in enumerate(stores):
+        a, z = learner.windows.offsets[si], learner.windows.offsets[si + 1]
+        scores = np.stack([c[a:z] for c in columns], axis=1) if columns else np.zeros((len(s), 0))
+        fp = s.meta["video_fingerprint"]
+        out[fp] = CurveData(fp, s.video_path, s.starts, s.ends, scores.astype(np.float32), list(queries))
+    return out

@@ -152,6 +152,7 @@ class ReviewMixin(SessionBase):
         if verdict != "skip":
             self.events.emit("labels")
             self.refresh_suggestions()
+            self.refresh_scores()  # heads refit on the new answer; curves and suggestions follow
         else:
             self.events.emit("suggestions")
         return self.review(self.next_clip())

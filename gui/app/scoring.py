@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ethoscout.core.jobs import DONE, Job, score_job
+from ethoscout.core.learn.instant import fused_score_job
 
 from .base import SessionBase
 from .state import Curve, VideoStatus
@@ -22,7 +23,9 @@ class ScoringMixin(SessionBase):
                 if self.video_status.get(v["id"], VideoStatus()).state == "indexed"}
 
     def refresh_scores(self) -> Job | None:
-        """Score every behaviour on every indexed video (replaces a queued request)."""
+        """Score every behaviour on every indexed video (replaces a queued request): the text
+        prior fused with a head refit from the behaviour's labels (the prior alone until it
+        has accepted and rejected clips)."""
         if self.scope is None or not self.behaviors or not self._indexed_fingerprints():
             return None
         queries = {b["id"]: b["prompts"] or [b["name"]] for b in self.behaviors}
@@ -41,7 +44,7 @@ class ScoringMixin(SessionBase):
             self.events.emit("curves")
             self.refresh_suggestions()
 
-        return self._submit(self.service, score_job, self.scope.folder, queries, self.prefs.spec(),
+        return self._submit(self.service, fused_score_job, str(self.scope.folder), queries, self.prefs.spec(),
                             label="scoring behaviours", kind="score", on_done=done, key="score")
 
     def set_preview(self, text: str) -> Job | None:

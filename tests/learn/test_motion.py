@@ -66,3 +66,20 @@ def test_index_stores_motion_and_backfills_old_stores(tmp_path, tiny_model, vide
     assert again.status == "cached"
     assert np.allclose(again.store.array(MOTION_ARRAY), m)
     assert (store.folder / "frame_cls.npy").stat().st_mtime_ns == features_mtime
+
+
+def test_activity_command_finds_the_still_video(tmp_path, tiny_model, tiny_model_dir, video_factory, capsys):
+    from ethoscout.core.cli import main
+    from ethoscout.core.data.project import Project
+
+    moving = video_factory("moving.mp4", frames=90, pattern="moving")
+    still = video_factory("still.mp4", frames=75, pattern="still")
+    index_videos(tmp_path / "p", [moving, still], model=tiny_model)
+    with Project.open(tmp_path / "p") as p:
+        p.set_setting("model", str(tiny_model_dir))
+    out = tmp_path / "activity.csv"
+    assert main(["activity", "--project", str(tmp_path / "p"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "still.mp4: 1 still bouts" in text and "moving.mp4: 0 still bouts" in text
+    rows = out.read_text().splitlines()
+    assert rows[0] == "video,start_s,end_s,activity_px_s,still" and len(rows) > 5
