@@ -252,7 +252,12 @@ def lora_ablation(project, loaded, by: str, block_s: float, budget) -> dict:
         "no validation split, 10 epochs": TrainOptions(folds=1, epochs=10),
         "no validation split, 10 epochs, lr 1e-3": TrainOptions(folds=1, epochs=10, lr=1e-3),
         "contrastive term only (no binary term)": TrainOptions(bce_weight=0.0, epochs=20),
+        "val fold 1/4 purged, lr 1e-3": TrainOptions(epochs=20, lr=1e-3),
+        "no validation split, 20 epochs, lr 1e-3": TrainOptions(folds=1, epochs=20, lr=1e-3),
     }
+    only = os.environ.get("LEARN_BENCH_LORA")  # variant names to run, separated by ";"
+    if only:
+        variants = {k: v for k, v in variants.items() if k in only.split(";")}
     out = {}
     for name, opts in variants.items():
         t = time.perf_counter()
@@ -286,6 +291,7 @@ def main() -> int:
     ap.add_argument("--work", default="/tmp/learn-bench")
     ap.add_argument("--figures", default=str(REPO / "docs" / "figures"))
     ap.add_argument("--skip", default="", help="comma list of parts to skip: motion,refit,eval,lora,simulate")
+    ap.add_argument("--projects", default="panels,events,synthetic", help="comma list of projects to evaluate")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--per-round", type=int, default=4)
     args = ap.parse_args()
@@ -314,6 +320,8 @@ def main() -> int:
     setups = {"panels": (panels, "video", 0.0), "events": (events, "block", 10.0),
               "synthetic": (synth, "video", 0.0)}
     for tag, (project, by, block) in setups.items():
+        if tag not in args.projects.split(","):
+            continue
         if "eval" not in skip:
             log(f"\n== {tag}: all labels")
             results[f"eval_{tag}_all"] = evaluation(project, loaded, by, block or 10.0, None)

@@ -241,7 +241,7 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--epochs", type=EPOCHS, default=None,
                    help="most epochs (default 40; stops early when held-out scores stop improving)")
-    p.add_argument("--lr", type=opt.number(0, 1, lo_open=True), default=None, help="learning rate (default 3e-3)")
+    p.add_argument("--lr", type=opt.number(0, 1, lo_open=True), default=None, help="learning rate (default 1e-3)")
     p.add_argument("--rank", type=opt.integer(1, 256), default=None, help="LoRA rank (default 8)")
     p.add_argument("--batch-size", type=opt.BATCH, default=None, help="windows per step (default 64)")
     p.add_argument("--seed", type=opt.SEED, default=None, help="random seed (default 0)")

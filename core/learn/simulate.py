@@ -149,6 +149,19 @@ def next_rows(windows: ProjectWindows, pool_stores: list[int], scores: np.ndarra
     return [int(windows.offsets[by_path[p.video_path]] + p.window) for p in picks]
 
 
+def allowed_picks(windows: ProjectWindows, pool: list[int], scores: np.ndarray, oracle: Oracle, b: int, n: int,
+                  strategy: str, rng: np.random.Generator, allowed: np.ndarray) -> list[int]:
+    """The first ``n`` suggestions that are not held-out windows (block folds share videos);
+    asks for more only when some were left out, so the strategy's own order is kept."""
+    ask = n
+    while True:
+        picks = next_rows(windows, pool, scores, oracle, b, ask, strategy, rng)
+        kept = [p for p in picks if np.isin(p, allowed)]
+        if len(kept) >= n or len(picks) < ask or ask >= 8 * n:
+            return kept[:n]
+        ask *= 2
+
+
 def simulate(windows: ProjectWindows, data: LabelledWindows, priors: np.ndarray, strategies=SIM_STRATEGIES,
              rounds: int = 10, per_round: int = 2, folds: int = 5, by: str = "video", session: str | None = None,
              block_s: float = 10.0, seed: int = 0, lora_every: int = 0, lora=None, on_round=None) -> Curves:
@@ -184,9 +197,7 @@ def simulate(windows: ProjectWindows, data: LabelledWindows, priors: np.ndarray,
                 if r == rounds:
                     break
                 for c in range(n_b):
-                    picks = next_rows(windows, pool, fused[c], oracle, c, per_round * 3, strategy, rng)
-                    picks = [p for p in picks if np.isin(p, allowed)][:per_round]
-                    for p in picks:
+                    for p in allowed_picks(windows, pool, fused[c], oracle, c, per_round, strategy, rng, allowed):
                         oracle.answer(c, p)
                 if lora is not None and lora_every and (r + 1) % lora_every == 0:
                     prior = lora(_answers_as_data(data, oracle, windows))

@@ -42,7 +42,7 @@ class TrainingError(EthoscoutError):
 @dataclass
 class TrainOptions:
     epochs: int = 40
-    lr: float = 3e-3
+    lr: float = 1e-3  # 3e-3 overfit the prompts on a few answers (docs/learning.md, LoRA ablation)
     rank: int = 8
     alpha: int = 16
     batch_size: int = 64
