@@ -124,6 +124,14 @@ class ResultsPanel(QWidget):
                                        "to accept, trim or delete bout by bout")
         self.predict_button.clicked.connect(self.predictRequested.emit)
         row2.addWidget(self.predict_button)
+        self.threshold = QDoubleSpinBox(self)
+        self.threshold.setRange(-1.01, 1.0)  # cosine scores; the bottom value means "choose"
+        self.threshold.setDecimals(3)
+        self.threshold.setSingleStep(0.005)
+        self.threshold.setValue(-1.01)
+        self.threshold.setSpecialValueText("best F1")
+        self.threshold.setToolTip("Score threshold of the model coding; 'best F1': chosen on your labels")
+        row2.addWidget(self.threshold)
         self.ethogram_button = QPushButton("Save ethogram…", self)
         self.ethogram_button.setToolTip("The ethogram plot of this coding, as PNG, SVG or PDF")
         self.ethogram_button.clicked.connect(self.ethogramRequested.emit)
@@ -293,7 +301,9 @@ class AnalysisViews:
         if bid is None:
             self.w.status.show_message("error", "select a behaviour first (its curves become the coding)")
             return
-        report = self._guard(self.session.predict_coding, bid)
+        t = self.results.threshold
+        report = self._guard(self.session.predict_coding, bid,
+                             None if t.value() == t.minimum() else t.value())
         if report is not None:
             self.w.status.show_message("info", report.summary() + " (Ctrl+Z undoes)")
 

@@ -64,6 +64,10 @@ def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs
     for lab in predicted[1:]:
         s.delete_label(lab["id"])  # delete the rest
     assert [lab["verdict"] for lab in s.labels(vid) if lab["annotator"] == "model v0"] == ["accept"]
+    panel.threshold.setValue(1.0)  # adjustable: above every cosine score, no bout at all
+    panel.predict_button.click()
+    assert "0 bouts" in w.status.text_shown and "threshold 1, given" in w.status.text_shown
+    assert [lab["verdict"] for lab in s.labels(vid) if lab["annotator"] == "model v0"] == ["accept"]
 
     # Agreement between the person ("") and the model's corrected coding.
     panel.set_choices(s.observers(), s.subjects)
