@@ -23,7 +23,8 @@ from .errors import ProjectError
 
 log = logging.getLogger("ethoscout.data")
 
-BUSY_STEP_S = 1.0  # SQLite's own busy handler waits this long before we say anything
+BUSY_STEP_S = 1.0  # a writer says it waits after this long (and SQLite's own busy timeout)
+YIELD_S = 0.02  # a long writer's pause between transactions: waiting writers go first
 WRITE_WAIT_LIMIT_S = 600.0  # then give up with a message naming who holds the lock
 WRITERS_DIR = ".writers"
 
@@ -143,24 +144,34 @@ def _text(raw: bytes) -> str:
 def begin_write(conn: Connection, notify: Callable[[str], None] | None = None,
                 limit_s: float | None = None) -> None:
     """``BEGIN IMMEDIATE``, waiting as long as another process writes (up to ``limit_s``,
-    default ``WRITE_WAIT_LIMIT_S``); after the first second ``notify`` hears who is writing."""
+    default ``WRITE_WAIT_LIMIT_S``); after the first second ``notify`` hears who is writing.
+
+    The wait polls every few milliseconds itself instead of SQLite's busy handler, whose
+    sleeps grow to 100 ms: a long import yields between its batches (``YIELD_S``) and a
+    waiting answer must be quick enough to take the lock in that gap."""
     limit_s = WRITE_WAIT_LIMIT_S if limit_s is None else limit_s
     start = time.monotonic()
     told = False
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except DatabaseLocked:
-            waited = time.monotonic() - start
-            who = ", ".join(writers(conn.path.parent)) or "another ethoscout process"
-            if waited >= limit_s:
-                raise DatabaseLocked(conn.path, f"is still being written by {who} after {waited:.0f} s; "
-                                                "try again when it has finished") from None
-            if not told:
-                (notify or log.warning)(f"{conn.path}: waiting for another ethoscout process "
-                                        f"({who})…")
-                told = True
+    pause = 0.0005
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except DatabaseLocked:
+                waited = time.monotonic() - start
+                if waited >= limit_s or (waited >= BUSY_STEP_S and not told):
+                    who = ", ".join(writers(conn.path.parent)) or "another ethoscout process"
+                    if waited >= limit_s:
+                        raise DatabaseLocked(conn.path, f"is still being written by {who} after "
+                                                        f"{waited:.0f} s; try again when it has finished") from None
+                    (notify or log.warning)(f"{conn.path}: waiting for another ethoscout process ({who})…")
+                    told = True
+                time.sleep(pause)
+                pause = min(pause * 2, 0.004)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_STEP_S * 1000)}")
 
 
 @contextlib.contextmanager

@@ -104,11 +104,12 @@ def aggregated_rows(project: Project, video=None, observer: str | None = None) -
                 by_subject[_subject(lab)] += lab["end_s"] - lab["start_s"]
         labels = sorted(labels, key=lambda x: (_subject(x), x["behavior"], x["start_s"], x["id"]))
         coded = _coding_duration(labels)  # once per observation: per row made exports quadratic
+        obs_id, obs_date = _observation_id(v), _obs_date(v)
         for lab in labels:
             point = lab["kind"] == "point"
             stop = lab["start_s"] if point else lab["end_s"]
             rows.append([
-                _observation_id(v), _obs_date(v), "", "Media file", f"player #1:{v['name']}",
+                obs_id, obs_date, "", "Media file", f"player #1:{v['name']}",
                 "0.000", coded, fmt_time(v["duration_s"]), fmt_time(v["fps"]),
                 _subject(lab), fmt_time(by_subject[_subject(lab)]), lab["behavior"],
                 "Not defined", lab["boris_modifiers"], "POINT" if point else "STATE", fmt_time(lab["start_s"]),
@@ -130,12 +131,12 @@ def tabular_rows(project: Project, video=None, observer: str | None = None) -> l
                 # STOP sorts before a START at the same time, as BORIS writes them.
                 events.append((lab["end_s"], 0, "STOP", lab["end_frame"], lab))
         events.sort(key=lambda e: (e[0], e[1], e[4]["id"]))
-        coded = _coding_duration(labels)
+        # The observation's own cells once: per row they cost more than the events.
+        head = [_observation_id(v), _obs_date(v), "", _coding_duration(labels), "Media file(s)",
+                f"player #1:{v['name']}", "0.000", fmt_time(v["duration_s"]), fmt_time(v["fps"])]
         for t, _order, status, frame, lab in events:
             rows.append([
-                _observation_id(v), _obs_date(v), "", coded, "Media file(s)",
-                f"player #1:{v['name']}", "0.000", fmt_time(v["duration_s"]), fmt_time(v["fps"]),
-                _subject(lab), lab["behavior"], "", lab["boris_modifiers"], status, fmt_time(t),
+                *head, _subject(lab), lab["behavior"], "", lab["boris_modifiers"], status, fmt_time(t),
                 v["name"], frame, "NA",
                 (lab["comment"] or "") if status != "STOP" else ""])
     return rows

@@ -15,9 +15,14 @@ from .errors import ExportError
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_RISKY_FIRST = frozenset("=+-@\t\r'")
+
+
 def safe_cell(value) -> str:
     """Text for one cell: numbers unchanged (so -1.5 stays a number for pandas and R), other
     text that a spreadsheet would evaluate prefixed with a single quote."""
+    if type(value) is str and (not value or value[0] not in _RISKY_FIRST):
+        return value  # the common case, first: exports call this for every cell
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -109,7 +114,7 @@ def write_table(path: str | os.PathLike, header: Sequence[str], rows: Iterable[S
     quoted = csv.writer(buf, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for row in itertools.chain([header], rows):
         cells = [safe_cell(v) for v in row]
-        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
+        (quoted if "\r" in "".join(cells) else writer).writerow(cells)
     return atomic_write_text(path, buf.getvalue())
 
 

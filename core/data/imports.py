@@ -13,6 +13,7 @@ good rows and returns the report.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,7 @@ from . import boris, labels_table, narration
 from .errors import DataError, ImportFormatError, ImportRejectedError
 from .modifiers import ModifierError, from_boris, merge_sets
 from .project import Project
+from .dbfile import YIELD_S
 from .oplog import now_iso
 from .records import Parsed, Rejected, SubjectDef, media_name, read_table
 
@@ -114,7 +116,8 @@ def import_file(project: Project, path: str | os.PathLike, video=None, fmt: str 
                  progress=progress)
 
 
-IMPORT_BATCH = 500  # labels per transaction: an answer from another process waits at most this long
+IMPORT_BATCH = 500  # labels per transaction at most, and at most BATCH_SECONDS of writing:
+BATCH_SECONDS = 0.05  # an answer from another process waits no longer than one batch
 
 
 def apply(project: Project, parsed: Parsed, path: Path, partial: bool = False,
@@ -138,12 +141,18 @@ def apply(project: Project, parsed: Parsed, path: Path, partial: bool = False,
         report.rejected.sort(key=_line_order)
         if report.rejected and not partial:
             raise _rejected_error(path, parsed, report)  # takes the definitions back too
-        for first in range(0, len(rows), IMPORT_BATCH):
+        done = 0
+        while done < len(rows):
             with group.step() as act:
-                for values in rows[first:first + IMPORT_BATCH]:
+                deadline = time.monotonic() + BATCH_SECONDS
+                for values in rows[done:done + IMPORT_BATCH]:
                     act.insert("labels", values)
+                    done += 1
+                    if time.monotonic() > deadline:  # a loaded machine: hold the lock no longer
+                        break
+            time.sleep(YIELD_S)  # a waiting answer takes the lock now
             if progress:
-                progress(len(parsed.bouts) + min(first + IMPORT_BATCH, len(rows)), steps)
+                progress(len(parsed.bouts) + done, steps)
         report.added = len(rows)
         group.description = f"import {path.name} ({report.added} labels)"
     if progress:
