@@ -178,6 +178,35 @@ def qt_problem(env: dict | None = None, packages: dict[str, str] | None = None) 
     return problems[0] if problems else None
 
 
+def x_display_problem(env: dict | None = None) -> str | None:
+    """One line when DISPLAY names an X server that does not answer (Qt would abort with a
+    message about xcb-cursor instead), else None."""
+    import socket
+
+    env = os.environ if env is None else env
+    display = env.get("DISPLAY", "")
+    if not display or not sys.platform.startswith("linux"):
+        return None
+    m = re.fullmatch(r"(?P<host>[^:]*):(?P<num>\d+)(\.\d+)?", display)
+    if m is None:
+        return f"DISPLAY={display!r} is not an X display name such as :0 or localhost:10.0"
+    host, num = m.group("host"), int(m.group("num"))
+    if host in ("", "unix"):
+        targets = [(socket.AF_UNIX, f"\0/tmp/.X11-unix/X{num}"), (socket.AF_UNIX, f"/tmp/.X11-unix/X{num}")]
+    else:
+        targets = [(socket.AF_INET, (host, 6000 + num))]
+    for family, address in targets:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(3)
+                sock.connect(address)
+            return None
+        except OSError:
+            continue
+    return (f"no X server answers on DISPLAY={display} (is the desktop session still running? over ssh, "
+            f"connect with ssh -X); the headless commands work without one (ethoscout --help)")
+
+
 def check_qt() -> Finding:
     problem = qt_problem()
     if problem:
@@ -192,6 +221,8 @@ def check_qt() -> Finding:
     if sys.platform.startswith("linux") and platforms[0] in ("xcb", "wayland") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         display = "; no display in this session (the window needs a desktop session)"
+    elif platforms[0] == "xcb" and x_display_problem():
+        display = f"; {x_display_problem()}"
     return Finding("Qt", OK, f"PySide6 {version}, platform plugin '{platforms[0]}' loadable{where}{display}")
 
 

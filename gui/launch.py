@@ -65,11 +65,13 @@ def main(argv: list[str] | None = None) -> int:
               "usage: ethoscout [PROJECT_DIR] | ethoscout COMMAND ... (ethoscout --help lists commands)",
               file=sys.stderr)
         return 2
-    from ethoscout.core.doctor import qt_problem
+    from ethoscout.core.doctor import qt_platforms, qt_problem, x_display_problem
 
-    # Qt aborts the process with a generic message when its platform plugin can't load: name
-    # the missing system libraries and their packages instead.
-    reason = no_display_reason() or qt_problem()
+    # Qt aborts the process with a generic message (about xcb-cursor, whatever the cause) when
+    # its platform plugin can't start: name the missing system libraries and their packages,
+    # or the X server that does not answer, instead.
+    reason = (no_display_reason() or qt_problem()
+              or (x_display_problem() if qt_platforms()[0] == "xcb" else None))
     if reason:
         print(f"ethoscout: error: {reason}", file=sys.stderr)
         return 1

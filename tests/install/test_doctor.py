@@ -163,3 +163,22 @@ def test_onnxruntime_markers_pick_exactly_one_build():
                                     ("darwin", "arm64", "cpu"), ("darwin", "x86_64", "cpu"), ("win32", "ARM64", "cpu")]:
         env = {"sys_platform": platform, "platform_machine": machine}
         assert (gpu.evaluate(env), cpu.evaluate(env)) == (want == "gpu", want == "cpu"), (platform, machine)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X display names are checked on Linux")
+def test_x_display_that_does_not_answer_is_one_line(tmp_path):
+    import socket
+
+    num = 4000 + os.getpid() % 1000
+    env = {"DISPLAY": f":{num}"}
+    assert "no X server answers on DISPLAY" in doctor.x_display_problem(env)
+    assert "not an X display name" in doctor.x_display_problem({"DISPLAY": "nonsense"})
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:  # an X server's socket, as far as connecting goes
+        server.bind(f"\0/tmp/.X11-unix/X{num}")
+        server.listen(1)
+        assert doctor.x_display_problem(env) is None
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    r = subprocess.run([sys.executable, "-c", "import sys; from ethoscout.gui.launch import main; sys.exit(main([]))"],
+                       capture_output=True, text=True, timeout=120, env={**env, "DISPLAY": f":{num}"})
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "no X server answers" in r.stderr and "xcb-cursor" not in r.stderr
