@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .paths import cache_root
+
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 
 # Shared libraries Qt's platform plugins need from the system -> the Debian/Ubuntu package that
@@ -395,11 +397,6 @@ def check_video() -> Finding:
     return Finding("video", OK, text)
 
 
-def cache_folder() -> Path:
-    env = os.environ.get("ETHOSCOUT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ethoscout"
-
-
 def hub_cache() -> Path:
     from huggingface_hub import constants
 
@@ -413,7 +410,7 @@ def _existing_parent(p: Path) -> Path:
 
 
 def check_disk(folders: list[Path] | None = None) -> Finding:
-    folders = folders or [cache_folder(), hub_cache()]
+    folders = folders or [cache_root(), hub_cache()]
     worst = None
     for folder in folders:
         free = shutil.disk_usage(_existing_parent(folder)).free / 2 ** 30

@@ -20,12 +20,13 @@ MENUS: dict[str, list[tuple[str | None, str]]] = {
                ("speed_up", "&Faster"), ("speed_down", "&Slower"), (None, ""), ("zoom_fit", "&Whole video on timeline")],
     "&Review": [("add_behavior", "&New behaviour…"), ("add_ethogram", "Add the &starter ethogram (rodents)"), (None, ""), ("accept", "&Accept"), ("reject", "&Reject"),
                 ("skip", "&Skip"), ("next_suggestion", "&Next suggestion")],
-    "&Model": [("index", "&Index videos"), ("cancel_jobs", "&Cancel running work"), (None, ""),
+    "&Model": [("choose_model", "C&hoose model…"), (None, ""), ("index", "&Index videos"), ("cancel_jobs", "&Cancel running work"), (None, ""),
                ("train", "&Train on answers"), ("stop_training", "S&top training")],
     "E&xport": [("export_labels", "&Labels table (CSV)…"), ("export_boris_aggregated", "BORIS &aggregated events…"),
                 ("export_boris_tabular", "BORIS &tabular events…"), ("export_boris_project", "BORIS &project (.boris)…"), ("export_binary", "&Binary table per frame…"),
                 ("export_clips", "&Clips of labelled bouts…")],
-    "&Help": [("shortcuts_help", "&Keyboard shortcuts"), ("user_guide", "&User guide"), ("about", "&About ethoscout")],
+    "&Help": [("shortcuts_help", "&Keyboard shortcuts"), ("user_guide", "&User guide"),
+              ("system_check", "&System check"), ("about", "&About ethoscout")],
 }
 
 

@@ -51,6 +51,9 @@ def run(project: str | None = None, argv: list[str] | None = None) -> int:
             window.session.open_project(project)
         except EthoscoutError as e:
             window.status.show_message("error", str(e))
+    from .model_setup import first_run_model_setup
+
+    QTimer.singleShot(0, lambda: first_run_model_setup(window))
     smoke_ms = os.environ.get("ETHOSCOUT_SMOKE_QUIT_MS")
     if smoke_ms:  # packaging check: show the window, say so, quit
         def report_and_quit():

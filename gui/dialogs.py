@@ -7,10 +7,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 MODEL_HELP = (
     "Playback, manual labelling and export keep working without a model.\n\n"
-    "To fix it, open Settings (Ctrl+,) and set Model to either\n"
-    "• a hub id such as microsoft/xclip-base-patch32 (downloaded once while online), or\n"
-    "• a local folder holding config.json, model.safetensors and the tokenizer files "
-    "(copy it from a machine that has it: ~/.cache/huggingface/hub/models--microsoft--xclip-base-patch32)."
+    "Choose model… (also in the Model menu) downloads one with a progress bar, uses a model folder "
+    "on this computer (copied from a machine that has it, e.g. with `hf download "
+    "microsoft/xclip-base-patch32`), or builds a demo model with random weights to try the program."
 )
 
 
@@ -53,15 +52,15 @@ class Dialogs:
         dlg = ModifierChooser(behavior, self.parent)
         return dlg.choice() if dlg.exec() else None
 
-    def model_error(self, message: str, open_settings) -> None:
+    def model_error(self, message: str, choose_model) -> None:
         """Non-blocking: the rest of the app keeps working while it is shown."""
         if self._model_box is not None:
             self._model_box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, "The model could not be loaded",
                           message, QMessageBox.StandardButton.Close, self.parent)
         box.setInformativeText(MODEL_HELP)
-        settings = box.addButton("Open settings…", QMessageBox.ButtonRole.ActionRole)
-        settings.clicked.connect(open_settings)
+        choose = box.addButton("Choose model…", QMessageBox.ButtonRole.ActionRole)
+        choose.clicked.connect(choose_model)
         box.setModal(False)
         box.show()
         self._model_box = box

@@ -20,6 +20,7 @@ from .bridge import SessionSignals
 from .dialogs import Dialogs
 from .frame_server import FrameServer
 from .labels_table import LabelsTable
+from .model_setup import NO_MODEL_YET
 from .player import Player
 from .prefs import save_prefs
 from .app import Session
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
             "redo": lambda: self.run(C.Redo()),
             "delete_labels": lambda: self._delete_labels(self.labels_table.selected_ids()),
             "settings": self.open_settings,
+            "choose_model": self.choose_model,
+            "system_check": self.system_check,
             "play_pause": p.toggle,
             "step_forward": lambda: p.step(1),
             "step_back": lambda: p.step(-1),
@@ -359,8 +362,11 @@ class MainWindow(QMainWindow):
             self._model_error_shown = ""
             return
         self._model_error_shown = message
+        if not self.session.prefs.model_chosen:  # nothing chosen yet: offer the setup, no error box
+            self.status.show_message("info", NO_MODEL_YET)
+            return
         self.status.show_message("error", message)
-        self.dialogs.model_error(message, self.open_settings)
+        self.dialogs.model_error(message, self.choose_model)
 
     def _position(self, index: int, t: float) -> None:
         info = self.player.info
@@ -507,6 +513,17 @@ class MainWindow(QMainWindow):
             self.status.show_message("error", ev.describe())
         else:
             self.status.show_message("info", ev.describe())
+
+    def choose_model(self) -> None:
+        """Model > Choose model...: the setup dialog; its choice applies like a settings change."""
+        from .model_setup import open_model_setup
+
+        open_model_setup(self)
+
+    def system_check(self) -> None:
+        from .model_setup import show_system_check
+
+        show_system_check(self)
 
     def open_settings(self) -> None:
         dlg = SettingsDialog(self.session.prefs, self)

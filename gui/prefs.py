@@ -52,6 +52,13 @@ class Prefs:
     theme: str = "dark"
     shortcuts: dict[str, str] = field(default_factory=dict)  # overrides of DEFAULT_SHORTCUTS
     recent_projects: list[str] = field(default_factory=list)
+    model_confirmed: bool = False  # the user chose the model (Model > Choose model...)
+
+    @property
+    def model_chosen(self) -> bool:
+        """A model was chosen, not just the default assumed: until then a model that can't
+        load is no error to show, only a reason to offer the model setup."""
+        return self.model_confirmed or self.model != DEFAULT_MODEL
 
     def spec(self) -> dict:
         return {"span_s": float(self.span_s), "stride_s": float(self.stride_s),
@@ -83,8 +90,12 @@ class Prefs:
         return out
 
 
+def _flag(raw) -> bool:
+    return str(raw).strip().lower() in ("1", "true", "yes")
+
+
 _SCALARS = {"model": str, "device": str, "span_s": float, "stride_s": float, "frames": int,
-            "scheme": str, "theme": str}
+            "scheme": str, "theme": str, "model_confirmed": _flag}
 
 
 def load_prefs(store) -> Prefs:

@@ -87,6 +87,43 @@ def resolve_folder(name_or_path: str | os.PathLike, on_progress: ProgressFn | No
         raise ModelError(str(e)) from None
 
 
+def read_checkpoint_configs(folder: Path) -> tuple[dict, dict]:
+    """A checkpoint folder's model config and preprocessing config, after checking that the
+    folder is complete and readable; ModelError (one line) otherwise."""
+    if not (folder / "config.json").exists():
+        raise ModelError(f"{folder}: no config.json; this is not an X-CLIP model folder")
+    if not any(folder.glob("*.safetensors")):
+        found = [p.name for p in folder.glob("*.bin")]
+        hint = " (only .bin files, which are not loaded for safety; convert them to safetensors)" if found else ""
+        raise ModelError(f"{folder}: no model.safetensors weights{hint}; point --model at a complete model folder")
+    pp_path = folder / "preprocessor_config.json"
+    try:
+        config = read_json_object(folder / "config.json", "model config")
+        for weights in sorted(folder.glob("*.safetensors")):
+            check_safetensors(weights)
+        pp = read_json_object(pp_path, "preprocessing config") if pp_path.exists() else {}
+        check_preprocessor(pp, pp_path)
+    except OSError as e:
+        raise ModelError(f"{e.filename or folder}: unreadable ({e.strerror or e})") from None
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    if config.get("model_type") != "xclip":
+        raise ModelError(f"{folder}: model_type is {config.get('model_type')!r}, not an X-CLIP checkpoint")
+    return config, pp
+
+
+def folder_problem(folder: str | os.PathLike) -> str | None:
+    """One line saying why ``folder`` is not a loadable X-CLIP checkpoint, else None."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return f"{folder}: model folder not found"
+    try:
+        read_checkpoint_configs(folder)
+    except ModelError as e:
+        return str(e)
+    return None
+
+
 def folder_fingerprint(folder: Path) -> str:
     """Changes whenever the config or any weight file changes."""
     h = hashlib.sha256()
@@ -126,25 +163,7 @@ def load_xclip(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     hf_logging.disable_progress_bar()  # our own progress reporting speaks for long work
 
     folder = resolve_folder(name_or_path, on_progress, cancel)
-    if not (folder / "config.json").exists():
-        raise ModelError(f"{folder}: no config.json; this is not an X-CLIP model folder")
-    if not any(folder.glob("*.safetensors")):
-        found = [p.name for p in folder.glob("*.bin")]
-        hint = " (only .bin files, which are not loaded for safety; convert them to safetensors)" if found else ""
-        raise ModelError(f"{folder}: no model.safetensors weights{hint}; point --model at a complete model folder")
-    pp_path = folder / "preprocessor_config.json"
-    try:
-        config = read_json_object(folder / "config.json", "model config")
-        for weights in sorted(folder.glob("*.safetensors")):
-            check_safetensors(weights)
-        pp = read_json_object(pp_path, "preprocessing config") if pp_path.exists() else {}
-        check_preprocessor(pp, pp_path)
-    except OSError as e:
-        raise ModelError(f"{e.filename or folder}: unreadable ({e.strerror or e})") from None
-    except ValueError as e:
-        raise ModelError(str(e)) from None
-    if config.get("model_type") != "xclip":
-        raise ModelError(f"{folder}: model_type is {config.get('model_type')!r}, not an X-CLIP checkpoint")
+    _, pp = read_checkpoint_configs(folder)
     dev = pick_device(device)
     warmup(on_progress, f"loading {Path(str(name_or_path)).name} weights")
     try:

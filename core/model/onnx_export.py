@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .features import encode_windows
+from ..paths import cache_root
 from ..progress import ProgressFn, warmup
 from .loading import LoadedModel, ModelError
 
@@ -39,11 +40,6 @@ MIN_COSINE = {"fp32": 0.999, "fp16": 0.999, "int8": 0.95}
 
 class ExportError(ModelError):
     pass
-
-
-def cache_root() -> Path:
-    env = os.environ.get("ETHOSCOUT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ethoscout"
 
 
 def onnx_folder(fingerprint: str) -> Path:

@@ -74,3 +74,37 @@ def build_random_xclip(folder: str | Path, size: str = "tiny", tokenizer_dir: st
     pp = dict(XCLIP_PREPROCESSOR, size={"shortest_edge": image}, crop_size={"height": image, "width": image})
     (folder / "preprocessor_config.json").write_text(json.dumps(pp, indent=2))
     return folder
+
+
+# The demo model offered in the window for trying the program offline: base-sized (so speed is
+# realistic), random weights (so its scores mean nothing), built in place, named so wherever
+# its path is shown.
+DEMO_FOLDER = "demo-model-random-weights"
+DEMO_NOTE = "demo model (random weights, meaningless scores)"
+
+
+def demo_model_folder() -> Path:
+    from ..paths import cache_root
+
+    return cache_root() / DEMO_FOLDER
+
+
+def build_demo_model(folder: str | Path | None = None, size: str = "base") -> Path:
+    """The demo model folder, built once (a few seconds) and reused; written beside its final
+    name and renamed into place, so an interrupted build never leaves half a model."""
+    import tempfile
+
+    folder = Path(folder) if folder is not None else demo_model_folder()
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        build_random_xclip(tmp, size)
+        (tmp / "README.txt").write_text(f"ethoscout {DEMO_NOTE}: randomly initialised X-CLIP for trying the "
+                                        "program; it knows nothing about behaviour.\n")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
