@@ -201,7 +201,7 @@ class ModelSetupDialog(QDialog):
             try:
                 self.relay.planned.emit(repo, plan_download(repo, endpoint=self.endpoint), "")
             except EthoscoutError as e:
-                self.relay.planned.emit(repo, None, str(e))
+                self.relay.planned.emit(repo, None, getattr(e, "reason", str(e)))
         run_in_thread(work)
 
     def _on_planned(self, repo: str, plan, error: str) -> None:
@@ -210,14 +210,18 @@ class ModelSetupDialog(QDialog):
         if repo != self.hub_id.currentText().strip():
             return  # the user moved on to another id
         if plan is None:
-            self.hub_info.setText(error)
+            label = next((m.label for m in MODELS if m.repo_id == repo), "")
+            self.hub_info.setText(f"{label + chr(10) if label else ''}{error[0].upper()}{error[1:]}. Without a "
+                                  f"network: a model folder copied from a machine that has it (`hf download "
+                                  f"{repo}` there), or the demo model.")
         else:
             self._show_plan(repo, plan)
 
     def _show_plan(self, repo: str, plan) -> None:
         label = next((m.label for m in MODELS if m.repo_id == repo), "")
-        left = f"{plan.to_fetch / MB:.0f} MB to download" if plan.to_fetch < plan.total else "download"
-        self.hub_info.setText(f"{label}; {plan.total / MB:.0f} MB ({left}, kept in the hub cache)".lstrip("; "))
+        size = (f"{plan.total / MB:.0f} MB to download" if plan.to_fetch >= plan.total
+                else f"{plan.total / MB:.0f} MB, {plan.to_fetch / MB:.0f} MB of it still to download")
+        self.hub_info.setText(f"{label}; {size}, kept in huggingface_hub's cache".lstrip("; "))
 
     def start_download(self) -> None:
         repo = self.hub_id.currentText().strip()

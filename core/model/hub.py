@@ -36,7 +36,9 @@ MODELS = (
 
 
 class DownloadError(EthoscoutError):
-    pass
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message  # the cause alone, for the window's shorter wording
 
 
 def offline_reason() -> str | None:
@@ -125,10 +127,10 @@ def plan_download(repo_id: str, endpoint: str | None = None) -> DownloadPlan:
                                   tqdm_class=_progress_bar_class(lambda n: None, None))
     except RepositoryNotFoundError:
         raise DownloadError(f"{repo_id}: no such model on the hub (check the id, e.g. "
-                            f"{MODELS[0].repo_id})") from None
+                            f"{MODELS[0].repo_id})", "no such model on the hub") from None
     except Exception as e:  # noqa: BLE001 - network errors come in many types
-        raise DownloadError(f"{repo_id}: the hub could not be reached ({_one_line(e)}); "
-                            f"{download_hint(repo_id)}") from None
+        reason = f"the hub could not be reached ({_one_line(e)})"
+        raise DownloadError(f"{repo_id}: {reason}; {download_hint(repo_id)}", reason) from None
     files = {i.filename: int(i.file_size or 0) for i in infos}
     if not any(name.endswith(".safetensors") for name in files):
         raise DownloadError(f"{repo_id}: the hub has no safetensors weights for this model (only these "

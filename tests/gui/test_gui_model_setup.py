@@ -75,7 +75,7 @@ def test_hub_size_then_download_with_progress(qtbot, online, tiny_model_dir):
         dlg = dialog(qtbot, current="", endpoint=server.endpoint)
         assert not dlg.offline.isVisible()
         dlg.hub_id.setCurrentText(REPO)
-        qtbot.waitUntil(lambda: "MB (" in dlg.hub_info.text(), timeout=20000)
+        qtbot.waitUntil(lambda: "MB to download" in dlg.hub_info.text(), timeout=20000)
         assert f"{total / 2 ** 20:.0f} MB" in dlg.hub_info.text()
         formats = []
         dlg.bar.valueChanged.connect(lambda v: formats.append(dlg.bar.format()))
@@ -136,3 +136,22 @@ def test_system_check_lists_every_check(qtbot, make_window):
     names = [f.name for f in dlg.findings]
     assert names[:2] == ["python", "torch"] and "Qt" in names
     assert dlg.text.toPlainText().count("\n") == len(names) - 1
+
+
+def test_warmup_shows_in_the_status_bar(qtbot, make_window, project_dir, video_factory, tmp_path, monkeypatch):
+    """Loading the model and the first ONNX export say what is happening while they run."""
+    from ethoscout.gui import commands as C
+
+    monkeypatch.setenv("ETHOSCOUT_CACHE", str(tmp_path / "cache"))  # the export runs for real
+    w = make_window()
+    shown = []
+    original = w.status.work.setText
+    monkeypatch.setattr(w.status.work, "setText", lambda text: (shown.append(text), original(text)))
+    w.run(C.NewProject(str(project_dir)))
+    w.run(C.AddVideos([str(video_factory("clip.avi", frames=30))]))
+    qtbot.waitUntil(lambda: len(w.session.videos) == 1, timeout=20000)
+    vid = w.session.videos[0]["id"]
+    qtbot.waitUntil(lambda: w.session.video_status[vid].state == "indexed", timeout=120000)
+    warm = [t for t in shown if t.startswith("warming up")]
+    assert any("loading" in t and "weights" in t for t in warm)
+    assert any("exporting the vision tower to ONNX" in t for t in warm)
