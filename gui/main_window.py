@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         s.suggestions.connect(self._suggestions_changed)
         s.modelError.connect(self._model_error)
         s.message.connect(self.status.show_message)
-        s.job.connect(lambda *_: self.status.show_jobs(self.session.jobs()))
+        s.job.connect(lambda job, label: self.status.show_jobs(self.session.jobs(), job, label))
         s.adapter.connect(lambda v: self._adapters_changed())
         view = self.session.view.events
         view.video_id.connect(self._video_shown)

@@ -2,6 +2,8 @@
 and the last message."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
@@ -63,17 +65,24 @@ class StatusArea(QWidget):
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 
-    def show_jobs(self, tracked: list) -> None:
-        """``tracked``: Session.Tracked entries, running first."""
+    def show_jobs(self, tracked: list, job=None, label: str = "") -> None:
+        """``tracked``: Session.Tracked entries, running first; ``job``, ``label``: the job whose
+        event this is (a job warming the model up is shown even when it is not tracked)."""
         # indexing and file work, and any job while the model warms up (its first use takes a while)
-        visible = [t for t in tracked if t.kind in ("index", "io")
-                   or (t.job.progress is not None and t.job.progress.task in WARMUP_TASKS and not t.job.finished)]
+        def warming(t) -> bool:
+            return t.job.progress is not None and t.job.progress.task in WARMUP_TASKS
+
+        if job is not None and not job.finished and all(t.job is not job for t in tracked):
+            tracked = [SimpleNamespace(job=job, label=label, kind="model"), *tracked]
+        visible = [t for t in tracked if t.kind in ("index", "io") or warming(t)]
         if not visible:
             self.work.setText("")
             self.bar.hide()
             self.cancel.hide()
             return
-        t = next((t for t in visible if t.job.status == "running"), visible[0])
+        # the model's warm-up is what everything else waits for: it is shown first
+        t = next((t for t in visible if warming(t)), None) or next(
+            (t for t in visible if t.job.status == "running"), visible[0])
         more = f"  (+{len(visible) - 1} queued)" if len(visible) > 1 else ""
         p = t.job.progress
         self.work.setText((describe(p) if p is not None else t.label + " …") + more)
