@@ -105,7 +105,7 @@ def real_collection(loaded) -> list:
     return engine.indexed_stores(project, loaded)
 
 
-def collection_ranking(loaded, stores, k: int, repeat: int, candidates: list[int]) -> list[dict]:
+def collection_ranking(loaded, stores, k: int, repeat: int, candidates: list[int], **rank_kw) -> list[dict]:
     """Top-k windows for a new text: two-stage vs exhaustive exact, time and recall@k."""
     import torch
 
@@ -123,7 +123,8 @@ def collection_ranking(loaded, stores, k: int, repeat: int, candidates: list[int
           f"({sum(v.numel() * v.element_size() for v in ranker._video.values()) / 1e6:.0f} MB in memory)", flush=True)
     rows = []
     for r in range(repeat):
-        text_s = f"behaviour number {r}"
+        text_s = ["a mouse rearing against the wall", "two animals fighting", "grooming its face",
+                  "walking slowly", "resting"][r % 5]
         t = time.perf_counter()
         with torch.inference_mode():
             text = text_embeds(loaded.model, loaded.tokenizer, [text_s])
@@ -134,7 +135,7 @@ def collection_ranking(loaded, stores, k: int, repeat: int, candidates: list[int
             t = time.perf_counter()
             with torch.inference_mode():
                 text = text_embeds(loaded.model, loaded.tokenizer, [text_s])
-            result = ranker.rank(stores, text, k=k, candidates=c)
+            result = ranker.rank(stores, text, k=k, candidates=c, seed=r, **rank_kw)
             two_stage_s = time.perf_counter() - t
             got = {int(offsets[si] + w) for si, w, _ in result.top(k)}
             rows.append({"round": r, "candidates": c, "exact_scored": int(sum(m.sum() for m in result.exact)),
@@ -167,6 +168,8 @@ def main(argv=None) -> int:
     p.add_argument("--real-collection", action="store_true", help="rank over the shared videos (indexed once)")
     p.add_argument("--k", type=int, default=100)
     p.add_argument("--candidates", default="1500", help="comma-separated first-round candidate counts")
+    p.add_argument("--max-candidates", type=int, default=None, help="exact scores at most (default: the ranker's)")
+    p.add_argument("--sample", type=int, default=None, help="windows sampled for the prefilter (default: the ranker's)")
     args = p.parse_args(argv)
     loaded = bench_model(args.model)
     print(f"# query bench: {loaded.name} on {loaded.device}", flush=True)
@@ -183,7 +186,8 @@ def main(argv=None) -> int:
         if make is None:
             continue
         print(f"\n## top-{args.k} over a collection, {label}: two-stage vs exhaustive exact", flush=True)
-        rows = collection_ranking(loaded, make(loaded), args.k, args.repeat, candidates)
+        kw = {k: v for k, v in (("max_candidates", args.max_candidates), ("sample", args.sample)) if v}
+        rows = collection_ranking(loaded, make(loaded), args.k, args.repeat, candidates, **kw)
         print(summarise(rows, args.k))
     return 0
 

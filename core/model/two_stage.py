@@ -4,8 +4,10 @@ Exhaustive scoring runs the prompt generator over every window's patch features 
 window in float16: ~18 GB for 100 hours, too much to hold in memory and ~1/8 ms a window).
 Instead:
 1. prefilter: the cosine of each window's MIT video embedding (kept in memory, 2 KB a window)
-   with one prompted text for the whole collection: the mean of the unit prompted texts over a
-   random sample of windows. Only the window-specific part of the prompt is left out.
+   with a predicted prompted text. The prompt generator runs exactly on a random sample of
+   windows; a least-squares fit there predicts the (unit) prompted text from the window's
+   coordinates in the top principal directions of the collection's video embeddings, so each
+   window's prompt costs one small matrix product instead of the prompt generator.
 2. exact: the X-CLIP score (scoring.cosine_scores) of the best prefiltered windows, their
    patch features read from the memory-mapped stores. The sample tells how far prefilter and
    exact scores fall apart; a second round widens the candidates to every window that could
@@ -24,7 +26,9 @@ import torch.nn.functional as F
 from .features import as_tensor, video_embeds
 from .scoring import cosine_scores, prompt_text, prompt_visual
 
-SAMPLE = 256  # windows scored exactly to fit the prefilter text and its error
+SAMPLE = 1024  # windows scored exactly to fit the prefilter and its error
+RANK = 64  # principal directions of the video embeddings the prefilter's prompt depends on
+PCA_WINDOWS = 20_000  # windows the principal directions are taken from
 CANDIDATES = 1500  # first round of exact scores
 MAX_CANDIDATES = 6000  # exact scores at most (the time budget)
 MARGIN_QUANTILE = 0.99  # of |exact - fitted prefilter| on the sample
@@ -52,9 +56,11 @@ class CollectionRanker:
     def __init__(self, loaded):
         self.loaded = loaded
         self._video: dict[str, torch.Tensor] = {}
+        self._coords: dict[tuple, torch.Tensor] = {}  # the last collection's principal coordinates
 
     def reset(self) -> None:
         self._video.clear()
+        self._coords.clear()
 
     @torch.inference_mode()
     def unit_video(self, store) -> torch.Tensor:
@@ -77,6 +83,38 @@ class CollectionRanker:
             video = self.unit_video(store)[torch.from_numpy(r).to(dev)]
             out.append(cosine_scores(model, video, text, visual=visual).mean(dim=1).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    @torch.inference_mode()
+    def coordinates(self, stores, units: list[torch.Tensor], seed: int = 0) -> torch.Tensor:
+        """(N, r) coordinates of the unit video embeddings in their top-r principal directions
+        (text-independent: computed once per collection, from a sample of windows)."""
+        key = tuple(str(s.folder) for s in stores)
+        if key not in self._coords:
+            video = torch.cat(units)
+            rows = np.random.default_rng(seed).choice(len(video), size=min(len(video), PCA_WINDOWS), replace=False)
+            mean = video[torch.from_numpy(rows)].mean(dim=0)
+            basis = torch.linalg.svd(video[torch.from_numpy(rows)] - mean, full_matrices=False)[2][:RANK]
+            self._coords = {key: torch.cat([(video[i:i + 16 * CHUNK] - mean) @ basis.T
+                                            for i in range(0, len(video), 16 * CHUNK)])}
+        return self._coords[key]
+
+    def _prefilter(self, stores, units, picked: np.ndarray, prompted: torch.Tensor) -> np.ndarray:
+        """Per window, mean over texts of <v_n, unit(p_n)>, where the prompted text p_n is
+        predicted from the window's principal coordinates by least squares on the sample
+        (``prompted`` (S, K, D) unit prompted texts at the sampled windows ``picked``)."""
+        coords = self.coordinates(stores, units)
+        r = min(coords.shape[1], max(0, len(picked) // 8 - 1))  # keep the fit well determined
+        design = lambda z: torch.cat([torch.ones(len(z), 1, device=z.device), z[:, :r]], dim=1)  # noqa: E731
+        fit = torch.linalg.lstsq(design(coords[torch.from_numpy(picked)]), prompted.flatten(1)).solution
+        fit = fit.view(r + 1, *prompted.shape[1:])  # (r+1, K, D)
+        out, start = [], 0
+        for video in units:
+            for i in range(0, len(video), 16 * CHUNK):
+                part = video[i:i + 16 * CHUNK]
+                predicted = torch.einsum("nr,rkd->nkd", design(coords[start + i:start + i + len(part)]), fit)
+                out.append(torch.einsum("nd,nkd->nk", part, F.normalize(predicted, dim=-1)).mean(dim=1))
+            start += len(video)
+        return torch.cat(out).float().cpu().numpy()
 
     @torch.inference_mode()
     def rank(self, stores, text: torch.Tensor, k: int = 100, candidates: int = CANDIDATES,
@@ -106,10 +144,7 @@ class CollectionRanker:
             video = units[si][torch.from_numpy(rows).to(unit.device)]
             exact_scores[si][rows] = torch.einsum("nd,nkd->nk", video, unit).mean(dim=1).float().cpu().numpy()
             prompted.append(unit)
-        mean_text = torch.cat(prompted).mean(dim=0)  # (K, D)
-        direction = mean_text.mean(dim=0)  # mean over texts of <v, p_k> = <v, mean_k p_k>
-        approx = torch.cat(units) @ direction
-        approx = approx.float().cpu().numpy()
+        approx = self._prefilter(stores, units, picked, torch.cat(prompted))
 
         sample_exact = np.concatenate([exact_scores[si][rows] for si, rows in _split(picked, offsets)])
         a, b = np.polyfit(approx[picked], sample_exact, 1) if len(picked) > 2 else (1.0, 0.0)
