@@ -72,6 +72,12 @@ class CollectionRanker:
             self._video[key] = torch.cat(parts) if parts else torch.zeros(0, self.loaded.embed_dim, device=dev)
         return self._video[key]
 
+    def visual(self, store, rows: np.ndarray) -> torch.Tensor:
+        """The prompt generator's normalised patch features of ``rows``, rounded to the store's
+        precision as QueryScorer keeps them, so both give the same scores."""
+        visual = prompt_visual(self.loaded.model, as_tensor(store.img_features[rows], self.loaded.device))
+        return visual.half().float() if store.img_features.dtype == np.float16 else visual
+
     @torch.inference_mode()
     def exact(self, store, rows: np.ndarray, text: torch.Tensor) -> np.ndarray:
         """Mean cosine over the texts of ``rows`` (sorted) of one store, read from its memory map."""
@@ -79,7 +85,7 @@ class CollectionRanker:
         out = []
         for i in range(0, len(rows), CHUNK):
             r = rows[i:i + CHUNK]
-            visual = prompt_visual(model, as_tensor(store.img_features[r], dev))
+            visual = self.visual(store, r)
             video = self.unit_video(store)[torch.from_numpy(r).to(dev)]
             out.append(cosine_scores(model, video, text, visual=visual).mean(dim=1).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
@@ -139,7 +145,7 @@ class CollectionRanker:
         picked = np.sort(rng.choice(total, size=min(sample, total), replace=False))
         prompted = []
         for si, rows in _split(picked, offsets):
-            visual = prompt_visual(self.loaded.model, as_tensor(stores[si].img_features[rows], self.loaded.device))
+            visual = self.visual(stores[si], rows)
             unit = F.normalize(prompt_text(self.loaded.model, text, visual), dim=-1)  # (n, K, D)
             video = units[si][torch.from_numpy(rows).to(unit.device)]
             exact_scores[si][rows] = torch.einsum("nd,nkd->nk", video, unit).mean(dim=1).float().cpu().numpy()
