@@ -21,15 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "data" / "videos"
 TOKENIZER = REPO.parent / "shared" / "models" / "clip-vit-base-patch32-tokenizer"
-
-
-def wait(app, cond, timeout=300.0, what="work"):
-    end = time.monotonic() + timeout
-    while not cond():
-        app.processEvents()
-        time.sleep(0.01)
-        if time.monotonic() > end:
-            raise TimeoutError(f"timed out waiting for {what}")
+sys.path.insert(0, str(REPO / "packaging"))
+from screenshot import wait  # noqa: E402  (the same wait as the README screenshot)
 
 
 def settle(app, seconds=0.6):
@@ -59,12 +52,12 @@ def main() -> int:
     window.run(C.NewProject(str(tmp / "two-videos")), ask=False)
     window.run(C.AddVideos([str(v) for v in videos]), ask=False)
     wait(app, lambda: len(s.videos) == 2 and all(st.state == "indexed" for st in s.video_status.values()),
-         what="indexing")
+         timeout=300, what="indexing")
     window.run(C.AddBehavior("rearing", prompts=["a mouse rearing up on its hind legs"], key="e"), ask=False)
     window.run(C.AddBehavior("sniffing", prompts=["a mouse sniffing another mouse"], key="f"), ask=False)
     window.run(C.AddBehavior("jump", prompts=["a mouse jumping"], key="j", kind="point"), ask=False)
     wait(app, lambda: all(b["id"] in s.curves.get(v["id"], {}) for b in s.behaviors for v in s.videos),
-         what="curves")
+         timeout=300, what="curves")
     s.select_behavior(s.behaviors[1]["id"])
     settle(app)
     # review: answer on the first video, then on the second, and leave a clip of it under review

@@ -169,13 +169,8 @@ class MainWindow(QMainWindow):
         s.message.connect(self.status.show_message)
         s.job.connect(lambda job, label: self.status.show_jobs(self.session.jobs(), job, label))
         s.adapter.connect(lambda v: self._adapters_changed())
-        view = self.session.view.events
-        view.video_id.connect(self._video_shown)
-        view.visible.connect(self._visible_changed)
-        view.clip.connect(self._clip_changed)
-        view.behavior_id.connect(self._behavior_selected)
-        view.model.connect(self._model_changed)
-        view.coding.connect(self._coding_changed)
+        for signal, handler in self._view_links():
+            signal.connect(handler)
 
         self.server.frameReady.connect(lambda i, img, ms: self.video_view.set_frame(i, img))
         self.server.failed.connect(lambda msg: self.status.show_message("error", msg))
@@ -605,12 +600,16 @@ class MainWindow(QMainWindow):
 
     # ---- layout and closing ----------------------------------------------------------------
 
-    def _disconnect_view(self) -> None:
+    def _view_links(self) -> list:
+        """(view-state signal, handler): what the window renders of each single value."""
         view = self.session.view.events
-        for sig, fn in ((view.video_id, self._video_shown), (view.visible, self._visible_changed),
-                        (view.clip, self._clip_changed), (view.behavior_id, self._behavior_selected),
-                        (view.model, self._model_changed), (view.coding, self._coding_changed)):
-            sig.disconnect(fn)
+        return [(view.video_id, self._video_shown), (view.visible, self._visible_changed),
+                (view.clip, self._clip_changed), (view.behavior_id, self._behavior_selected),
+                (view.model, self._model_changed), (view.coding, self._coding_changed)]
+
+    def _disconnect_view(self) -> None:
+        for signal, handler in self._view_links():
+            signal.disconnect(handler)
 
     def _restore_layout(self) -> None:
         if self.settings is None:

@@ -60,6 +60,9 @@ class SuggestionsPanel(QWidget):
                                  f"{video_names.get(s.video_id, s.video_id)}")
             it.setToolTip(f"{s.strategy}: {s.reason}\n{video_names.get(s.video_id, '')}")
             self.list.addItem(it)
+        keys = [x.key() for x in suggestions]
+        if clip is not None and clip.key() in keys:  # mark the clip on screen in the list
+            self.list.setCurrentRow(keys.index(clip.key()))
         if clip is not None:
             self.current.setText(f"Reviewing {video_names.get(clip.video_id, '')} "
                                  f"{fmt_clock(clip.start_s)}–{fmt_clock(clip.end_s)} (looping)")

@@ -151,13 +151,27 @@ def indexed_template(tmp_path_factory, tiny_model):
     return folder
 
 
-@pytest.fixture
-def indexed_project(indexed_template, tmp_path):
+def copy_project(template: Path, folder: Path) -> Path:
     import shutil
 
-    folder = tmp_path / "indexed-project"
-    shutil.copytree(indexed_template, folder)
+    shutil.copytree(template, folder)
     return folder
+
+
+def db_rows(project_folder: Path, sql: str, params=()) -> list[tuple]:
+    """Rows as another connection sees them (what is committed)."""
+    import sqlite3
+
+    con = sqlite3.connect(project_folder / "project.sqlite")
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def indexed_project(indexed_template, tmp_path):
+    return copy_project(indexed_template, tmp_path / "indexed-project")
 
 
 @pytest.fixture
@@ -203,8 +217,4 @@ def pair_template(tmp_path_factory, tiny_model):
 
 @pytest.fixture
 def pair_project(pair_template, tmp_path):
-    import shutil
-
-    folder = tmp_path / "pair-project"
-    shutil.copytree(pair_template, folder)
-    return folder
+    return copy_project(pair_template, tmp_path / "pair-project")

@@ -3,19 +3,15 @@ frame on screen, a point behaviour's key marks one frame; keys that belong to re
 playback are refused with a message; the behaviour editor offers state or point."""
 from __future__ import annotations
 
-import sqlite3
-
 from PySide6.QtCore import Qt
 
 from ethoscout.gui import commands as C
 
+from .conftest import db_rows
+
 
 def stored(folder):
-    con = sqlite3.connect(folder / "project.sqlite")
-    try:
-        return con.execute("SELECT behavior_id, start_s, end_s, verdict, source FROM labels ORDER BY id").fetchall()
-    finally:
-        con.close()
+    return db_rows(folder, "SELECT behavior_id, start_s, end_s, verdict, source FROM labels ORDER BY id")
 
 
 def press(qtbot, w, key):

@@ -40,3 +40,48 @@ def test_commands_without_a_window(indexed_project, tiny_model_dir, tmp_path):
         assert seen.count("labels") >= 4
     finally:
         assert s.shutdown(10)
+
+
+def test_commands_change_only_what_they_declare(indexed_project, tiny_model_dir):
+    """Every event a command emits while it runs is one it declares in ``changes``."""
+    from ethoscout.gui.app.events import TOPICS
+
+    post = CallQueue()
+    s = Session(prefs=Prefs(model=str(tiny_model_dir), device="cpu", span_s=SPEC["span_s"],
+                            stride_s=SPEC["stride_s"]), post=post)
+    emitted: list[str] = []
+    s.view.events.connect(lambda info: emitted.append(f"view.{info.signal.name}"))
+    for topic in TOPICS:
+        if topic not in ("message", "job"):  # status lines and job progress: any command may emit them
+            s.events.on(topic, lambda *_a, t=topic: emitted.append(t))
+
+    def run(cmd):
+        emitted.clear()
+        result = cmd.do(s)
+        assert set(emitted) <= set(cmd.changes), (cmd.name, sorted(set(emitted) - set(cmd.changes)))
+        return result
+
+    try:
+        run(C.OpenProject(str(indexed_project)))
+        assert post.drain(lambda: all(st.state == "indexed" for st in s.video_status.values()))
+        b = run(C.AddBehavior("a bright square", key="q"))
+        assert post.drain(lambda: bool(s.suggestions))
+        run(C.NextSuggestion())
+        run(C.Answer("accept"))
+        assert {"labels", "view.clip"} <= set(emitted)  # the listeners do hear the command
+        run(C.Answer("skip"))
+        run(C.ChooseSuggestion(1))
+        vid = s.view.video_id
+        lid = run(C.MarkBout(vid, b["id"], 1.0, 2.0))
+        run(C.MoveBout(lid, 1.2, 2.4))
+        run(C.EditLabel(lid, {"comment": "checked"}))
+        run(C.Code(b["id"], 3.0))
+        run(C.Code(b["id"], 4.0))
+        run(C.DeleteLabels([lid]))
+        run(C.Undo())
+        run(C.Redo())
+        run(C.EditBehavior(b["id"], {"prompts": ["a square", "a bright square"]}))
+        run(C.DeleteBehavior(b["id"]))
+        run(C.CloseProject())
+    finally:
+        assert s.shutdown(10)

@@ -2,21 +2,14 @@
 from __future__ import annotations
 
 import csv
-import sqlite3
 
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import wait_curves
+from .conftest import db_rows as rows, wait_curves
 
 
-def rows(project_dir, sql, params=()):
-    con = sqlite3.connect(project_dir / "project.sqlite")
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def add_scored_behavior(qtbot, w, text="a bright square", review=True):

@@ -4,24 +4,18 @@ add a behaviour, reopen, click another video, answer, jump by suggestion, zoom a
 Answers and bouts are stored with exactly the video and times on screen."""
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import wait_curves, wait_indexed
+from .conftest import db_rows, wait_curves, wait_indexed
 from .test_gui_behaviors import drag
 
 
 def labels_in_db(folder):
-    con = sqlite3.connect(folder / "project.sqlite")
-    try:
-        return con.execute("SELECT video_id, behavior_id, start_s, end_s, verdict FROM labels ORDER BY id").fetchall()
-    finally:
-        con.close()
+    return db_rows(folder, "SELECT video_id, behavior_id, start_s, end_s, verdict FROM labels ORDER BY id")
 
 
 def close(a, b, tol=1e-6):
