@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..jobs import PRIORITY_SCORE, job_priority
 from .examples import labelled_windows
 from .fusion import Fused, fit_fused
 from .heads import ProjectWindows
@@ -53,6 +54,7 @@ class InstantScores:
 _WINDOWS: dict[tuple, ProjectWindows] = {}  # newest (scorer, stores) only: a refit reuses it
 
 
+@job_priority(PRIORITY_SCORE)  # a refit after an answer goes ahead of indexing
 def fused_score_job(ctx, project_folder: str, queries: dict, spec: dict | None = None) -> dict:
     """Like jobs.score_job for behaviours (``queries``: behaviour id -> prompts), but each
     column is the behaviour's fused score: its text prior until it has accepted and rejected
