@@ -74,15 +74,18 @@ class EmbedPlan:
     threads: int  # CPU threads (and Ray CPUs) per actor
 
 
-def plan_embedders(resources: dict, workers: int | None = None) -> EmbedPlan:
+def plan_embedders(resources: dict, workers: int | None = None, threads: int | None = None) -> EmbedPlan:
     """One actor per GPU; on a CPU-only cluster half the CPUs embed (in actors of up to 4
-    threads) and half decode."""
+    threads) and half decode. Actors never take the last CPU: decoding needs one."""
     gpus = int(resources.get("GPU", 0))
     if gpus:
         return EmbedPlan(workers or gpus, 1, 1)
-    cpus = max(1, int(resources.get("CPU", 1)))
-    threads = max(1, min(4, cpus // 4))
-    return EmbedPlan(workers or max(1, cpus // 2 // threads), 0, threads)
+    cpus = max(2, int(resources.get("CPU", 1)))
+    threads = min(threads or max(1, min(4, cpus // 4)), cpus - 1)
+    most = max(1, (cpus - 1) // threads)
+    if workers and workers > most:
+        log.warning("%d CPU actors of %d threads leave no CPU for decoding; using %d", workers, threads, most)
+    return EmbedPlan(min(workers or max(1, cpus // 2 // threads), most), 0, threads)
 
 
 @dataclass
@@ -110,7 +113,7 @@ def probe_all(ray, paths: list[str]) -> list[VideoInfo | str]:
 
 def index_videos_ray(project: str | Path, paths: list[str | Path], model: str | LoadedModel = DEFAULT_MODEL,
                      spec: WindowSpec | None = None, runtime: str = "auto", batch_size: int = 4,
-                     address: str | None = None, workers: int | None = None,
+                     address: str | None = None, workers: int | None = None, threads: int | None = None,
                      segment_windows: int = SEGMENT_WINDOWS, on_progress: ProgressFn | None = None,
                      cancel: CancelToken | None = None, cache_dtype: str = "float16",
                      on_warmup: ProgressFn | None = None) -> list[IndexResult]:
@@ -152,7 +155,8 @@ def index_videos_ray(project: str | Path, paths: list[str | Path], model: str | 
     progress.done = progress.first_done = sum(v.store_in.written for v in pending)
     if on_progress and pending:
         on_progress(progress)
-    stopped = run_stream(ray, segments, refs, loaded, runtime, workers, cache_dtype, videos, progress,
+    plan = plan_embedders(ray.cluster_resources(), workers, threads)
+    stopped = run_stream(ray, segments, refs, loaded, runtime, plan, cache_dtype, videos, progress,
                          on_progress, cancel) if segments else False
 
     for v in videos:
@@ -190,7 +194,7 @@ def settle(v: VideoState, stopped: bool) -> IndexResult:
 
 
 def run_stream(ray, segments: list[dict], refs: list, loaded: LoadedModel, runtime: str,
-               workers: int | None, cache_dtype: str, videos: list[VideoState], progress: Progress,
+               plan: EmbedPlan, cache_dtype: str, videos: list[VideoState], progress: Progress,
                on_progress: ProgressFn | None, cancel: CancelToken | None) -> bool:
     """Decode and embed the segments on the cluster, assembling stores as rows come back.
     Returns True when cancelled."""
@@ -200,15 +204,13 @@ def run_stream(ray, segments: list[dict], refs: list, loaded: LoadedModel, runti
     ctx.enable_progress_bars = False  # one bar: ours
     ctx.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)
-    plan = plan_embedders(ray.cluster_resources(), workers)
     model_ref = ray.put(pack_model(loaded.folder))
     ds = ray.data.from_items(segments, override_num_blocks=len(segments))
     ds = ds.flat_map(decode_segment, fn_kwargs={"videos": refs}, num_cpus=1)
-    # The model travels as a reference inside a list: Ray then keeps it alive for restarted
-    # actors through this driver's reference instead of pinning a copy as a constructor argument.
+    # The model travels once, as a reference held by this driver (so a restarted actor finds it).
     ds = ds.map_batches(Embedder, batch_size=1, compute=ray.data.ActorPoolStrategy(size=plan.concurrency),
                         num_gpus=plan.num_gpus, num_cpus=plan.threads,
-                        fn_constructor_kwargs={"model_ref": [model_ref], "fingerprint": loaded.fingerprint,
+                        fn_constructor_kwargs={"model_ref": model_ref, "fingerprint": loaded.fingerprint,
                                                "runtime": runtime, "threads": plan.threads,
                                                "cache_dtype": cache_dtype})
     rows = iter(ds.iter_rows())

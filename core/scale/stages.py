@@ -86,15 +86,16 @@ def pack_model(folder: Path) -> dict[str, bytes]:
             if p.is_file() and not p.name.endswith(".bin")}
 
 
-def unpack_model(files: dict[str, bytes], fingerprint: str) -> Path:
-    """The shipped model as a folder on this node, written once per node and fingerprint."""
+def unpack_model(fetch, fingerprint: str) -> Path:
+    """The shipped model as a folder on this node, fetched (``fetch()``: name -> bytes) and
+    written once per node and fingerprint."""
     root = Path(tempfile.gettempdir()) / "ethoscout-models"
     final = root / fingerprint
     if (final / "config.json").exists():
         return final
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{fingerprint}.", dir=root))
-    for name, data in files.items():
+    for name, data in fetch().items():
         (tmp / name).write_bytes(data)
     try:
         os.replace(tmp, final)
@@ -115,7 +116,7 @@ class Embedder:
         from ..model.runtime import make_vision_backend
 
         torch.set_num_threads(threads)
-        folder = unpack_model(ray.get(model_ref[0]), fingerprint)
+        folder = unpack_model(lambda: ray.get(model_ref), fingerprint)
         self.loaded = load_xclip(folder, device="auto")
         self.backend = make_vision_backend(self.loaded, runtime, threads=threads)
         self.pre = Preprocessor.from_config(self.loaded.preprocessor_config)
