@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.project import Project
-from ..engine import (IndexResult, as_loaded, feature_cache, open_or_create, project_spec,
-                      resolve_spec)
+from ..engine import (IndexResult, as_loaded, feature_cache, open_or_create, project_cache_dtype,
+                      project_spec, resolve_spec)
 from ..errors import EthoscoutError
 from ..model.loading import DEFAULT_MODEL, LoadedModel
 from ..model.runtime import RUNTIMES
@@ -115,15 +115,17 @@ def index_videos_ray(project: str | Path, paths: list[str | Path], model: str | 
                      spec: WindowSpec | None = None, runtime: str = "auto", batch_size: int = 4,
                      address: str | None = None, workers: int | None = None, threads: int | None = None,
                      segment_windows: int = SEGMENT_WINDOWS, on_progress: ProgressFn | None = None,
-                     cancel: CancelToken | None = None, cache_dtype: str = "float16",
+                     cancel: CancelToken | None = None, cache_dtype: str | None = None,
                      on_warmup: ProgressFn | None = None) -> list[IndexResult]:
     """Index videos on a Ray cluster into the project's cache, exactly as index_videos would;
-    a video that fails becomes an error result and the others go on."""
+    a video that fails becomes an error result and the others go on. ``cache_dtype`` None: the
+    project's (float16)."""
     if runtime not in RUNTIMES:
         raise ClusterError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
     ray = connect(address)
     loaded = as_loaded(model, "cpu", on_warmup)  # the driver only needs names, shapes and the fingerprint
     spec = resolve_spec(project_spec(project, spec), loaded)
+    cache_dtype = project_cache_dtype(project, cache_dtype)
     pre = Preprocessor.from_config(loaded.preprocessor_config)
     folder = project.folder if isinstance(project, Project) else Path(project)
     cache = feature_cache(folder)
@@ -144,6 +146,7 @@ def index_videos_ray(project: str | Path, paths: list[str | Path], model: str | 
             continue
         windows = make_windows(info.pts_s, info.duration_s, spec)
         # (a store from before motion descriptors existed is built again, motion included)
+        cache.remove(cache.stale({info.fingerprint}, paths={info.path}))  # a new file at this path
         v.store_in = Assembler(cache, key, info, windows, loaded, spec, pre)
         todo = plan_segments(len(windows), segment_windows, batch_size, v.store_in.has)
         segments += [{"video": vi, "start": s.start, "stop": s.stop} for s in todo]
@@ -162,11 +165,12 @@ def index_videos_ray(project: str | Path, paths: list[str | Path], model: str | 
     for v in videos:
         if v.result is None:
             v.result = settle(v, stopped)
-    record(project, loaded, spec, videos)
+    record(project, loaded, spec, cache_dtype, videos)
     return [v.result for v in videos]
 
 
-def record(project: str | Path | Project, loaded: LoadedModel, spec: WindowSpec, videos: list[VideoState]) -> None:
+def record(project: str | Path | Project, loaded: LoadedModel, spec: WindowSpec, cache_dtype: str,
+           videos: list[VideoState]) -> None:
     """As local indexing does: the project (created if missing) gets its model and window
     settings and the videos that were indexed; a run where every video failed changes nothing."""
     kept = [v for v in videos if v.result.status != "error"]
@@ -175,6 +179,8 @@ def record(project: str | Path | Project, loaded: LoadedModel, spec: WindowSpec,
     db = open_or_create(project)
     db.set_setting("model", loaded.name)
     db.set_setting("window_spec", spec.to_dict())
+    if db.get_setting("cache_dtype", "float16") != cache_dtype:
+        db.set_setting("cache_dtype", cache_dtype)
     for v in kept:
         db.add_video(v.path, info=v.info)
     if db is not project:
