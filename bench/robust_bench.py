@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.data.db_helpers import write_video  # noqa: E402 - shared generators of the test suite
-from tests.robust.generate import labels_csv  # noqa: E402
+from tests.robust.generate import labels_csv, start_import  # noqa: E402
 
 from ethoscout.core.data.export import export  # noqa: E402
 from ethoscout.core.data.project import Project  # noqa: E402
@@ -58,9 +57,7 @@ def main(argv=None) -> int:
     print(f"answer commit, nothing else running:   {summary(idle)}")
 
     t0 = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "ethoscout.core.cli", "import", str(table),
-                              "--project", str(project.folder)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = start_import(table, project.folder)
     busy, refused, i = [], [], 0
     while child.poll() is None:
         try:

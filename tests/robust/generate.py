@@ -1,6 +1,8 @@
 """Generated inputs for the robustness suite and bench: large label tables and malformed files."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from ethoscout.core.data.fileio import write_table
@@ -22,3 +24,10 @@ def labels_rows(n: int, video: str, duration_s: float, behaviors=("groom", "rear
 
 def labels_csv(path: Path, n: int, video: str, duration_s: float) -> Path:
     return write_table(path, LABEL_COLUMNS, labels_rows(n, video, duration_s))
+
+
+def start_import(table: Path, project_folder: Path) -> subprocess.Popen:
+    """`ethoscout import` of ``table`` in another process, output captured."""
+    return subprocess.Popen([sys.executable, "-m", "ethoscout.core.cli", "import", str(table),
+                             "--project", str(project_folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

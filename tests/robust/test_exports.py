@@ -27,35 +27,37 @@ def test_binary_export_of_several_videos_with_the_same_file_name(project, tmp_pa
     assert sorted(len(lines) - 1 for lines in rows.values()) == [50, 125, 250]  # one row per frame
 
 
+def _left_by_a_killed_export(path):
+    path.write_bytes(b"")
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    return path
+
+
+def _new_file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask  # what any new file gets (mkstemp alone gives 0600)
+
+
 def test_exported_files_follow_the_umask_and_stale_temporaries_go(project, tmp_path):
     out = tmp_path / "exports"
     out.mkdir()
-    stale = out / ".labels.csv.abc123.tmp"
-    stale.write_bytes(b"")
-    old = time.time() - 3600
-    os.utime(stale, (old, old))
+    stale = _left_by_a_killed_export(out / ".labels.csv.abc123.tmp")
     fresh = out / ".labels.csv.def456.tmp"  # another export running right now
     fresh.write_bytes(b"")
     path = export(project, "labels", out / "labels.csv")
-    mask = os.umask(0o022)
-    os.umask(mask)
-    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # as any new file, not mkstemp's 0600
+    assert path.stat().st_mode & 0o777 == _new_file_mode()
     assert not stale.exists() and fresh.exists()
 
 
 def test_clip_files_follow_the_umask_and_killed_clip_exports_are_cleaned(project, tmp_path):
     out = tmp_path / "clips"
     out.mkdir()
-    leftover = out / ".a_groom_000001.x1y2z3.mp4"
-    leftover.write_bytes(b"")
-    old = time.time() - 3600
-    os.utime(leftover, (old, old))
+    leftover = _left_by_a_killed_export(out / ".a_groom_000001.x1y2z3.mp4")
     result = export(project, "clips", out)
     assert result.clips and not leftover.exists()
-    mask = os.umask(0o022)
-    os.umask(mask)
-    for clip in result.clips:
-        assert clip.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert {clip.stat().st_mode & 0o777 for clip in result.clips} == {_new_file_mode()}
 
 
 def test_round_trip_keeps_lone_cr_and_leading_quotes(project, tmp_path):

@@ -18,7 +18,7 @@ from ethoscout.core.data.project import Project
 from ethoscout.core.data.schema import SCHEMA_VERSION, migrate
 
 from .conftest import cli
-from .generate import labels_csv
+from .generate import labels_csv, start_import
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process control")
 CHILD = Path(__file__).with_name("lock_child.py")
@@ -88,9 +88,7 @@ def test_answers_go_through_while_another_process_imports(project, tmp_path):
     n = 20_000
     path = labels_csv(tmp_path / "big.csv", n, "b.mp4", 5.0)
     before = len(project.labels())
-    child = subprocess.Popen([sys.executable, "-m", "ethoscout.core.cli", "import", str(path),
-                              "--project", str(project.folder)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = start_import(path, project.folder)
     answers, errors, t = [], [], 0.0
     while child.poll() is None:
         try:
@@ -148,3 +146,16 @@ def test_migration_only_for_an_older_schema_and_after_a_backup(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
     conn.close()
     p.close()
+
+
+def test_two_imports_at_once_both_land_whole(project, tmp_path):
+    tables = [labels_csv(tmp_path / f"{name}.csv", 3000, video, duration)
+              for name, video, duration in (("one", "a.mp4", 10.0), ("two", "b.mp4", 5.0))]
+    before = len(project.labels())
+    children = [start_import(t, project.folder) for t in tables]
+    for child in children:
+        out, err = child.communicate(timeout=600)
+        assert child.returncode == 0 and "Traceback" not in err, err
+    assert len(project.labels()) == before + 6000
+    assert project.undo().startswith("import ") and project.undo().startswith("import ")
+    assert len(project.labels()) == before
