@@ -802,9 +802,11 @@ class ActionGroup:
         first = self.number is None
         with p.action(self.description, group=self.number) as act:
             if first:
-                act.group = int(act.conn.execute("SELECT COALESCE(MAX(grp), 0) + 1 FROM ops")
-                                .fetchone()[0])
+                # Unique among stored ops and groups still being written (whose first step
+                # may have stored no op yet): two imports at once must not share a number.
                 pending = p._pending_groups()
+                used = int(act.conn.execute("SELECT COALESCE(MAX(grp), 0) FROM ops").fetchone()[0])
+                act.group = max([used, *map(int, pending)]) + 1
                 pending[str(act.group)] = {"pid": os.getpid(), "host": socket.gethostname(),
                                            "what": self.description}
                 p._set_pending(act.conn, pending)
