@@ -13,6 +13,7 @@ from .state import ModelChoice
 
 
 @job_priority(PRIORITY_INTERACTIVE)  # ahead of rescoring and indexing submitted after it
+@job_priority(PRIORITY_INTERACTIVE)  # ahead of queued indexing and scoring, which then use it
 def load_model_job(ctx, config: ModelConfig, fallback: ModelConfig) -> dict:
     """On the model's worker: load ``config``; on failure go back to ``fallback`` and re-raise."""
     ctx.queue.configure(config)
