@@ -93,7 +93,7 @@ def decode_batches(info: VideoInfo, windows: Windows, pre: Preprocessor, batch_s
     per_window = per_window or {}
     n = len(windows) if stop is None else min(stop, len(windows))
     if n < len(windows):  # decoding ends at the segment's last frame
-        windows = Windows(windows.starts[:n], windows.ends[:n], windows.frames[:n])
+        windows = Windows(windows.starts[:n], windows.ends[:n], windows.frames[:n], windows.loop_filter)
     frames: list[np.ndarray] = []
     extras: dict[str, list] = {name: [] for name in per_window}
     first = start
