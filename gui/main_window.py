@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         s.labels.connect(self._labels_changed)
         s.curves.connect(self._curves_changed)
         s.preview.connect(self._preview_changed)
+        s.activity.connect(self._activity_changed)
         s.suggestions.connect(self._suggestions_changed)
         s.modelError.connect(self._model_error)
         s.message.connect(self.status.show_message)
@@ -266,6 +267,7 @@ class MainWindow(QMainWindow):
         s = self.session
         self.timeline.set_video(s.duration(vid) if vid is not None else None)
         self._curves_changed()
+        self._activity_changed()
         self._preview_changed()
         self._labels_changed()
         self._suggestions_changed()
@@ -326,6 +328,12 @@ class MainWindow(QMainWindow):
     def _curves_changed(self) -> None:
         vid = self.session.view.video_id
         self.timeline.set_curves(self.session.curves.get(vid, {}) if vid is not None else {})
+
+    def _activity_changed(self) -> None:
+        s = self.session
+        vid = s.view.video_id
+        data = s.scope.activity.get(vid) if s.scope is not None and vid is not None else None
+        self.timeline.set_activity(data, s.activity_hint(vid))
 
     def _preview_changed(self) -> None:
         s = self.session

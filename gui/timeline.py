@@ -28,6 +28,10 @@ HEAT_ROW = 14
 LABEL_WIDTH = 150
 PREVIEW_ID = -1
 PREVIEW_COLOUR = "#dddddd"
+ACTIVITY_ID = -2  # the motion activity row, under the overview
+ACTIVITY_HEIGHT = 40
+ACTIVITY_COLOUR = "#9aa4b1"
+STILL_BRUSH = (90, 140, 255, 70)  # immobility / freezing bouts
 
 
 class TimeAxis(pg.AxisItem):
@@ -130,6 +134,9 @@ class Timeline(QWidget):
         self._labels: list[dict] = []
         self._preview_text = ""
         self._preview_curve = None
+        self._activity = None  # learn.activity.ActivityData of the current video, or None
+        self._activity_hint = ""
+        self._still_items: list = []
         self._suggestion = None
         self._suggestion_item = None
         self._t = 0.0
@@ -160,6 +167,7 @@ class Timeline(QWidget):
         self.glw.clear()
         self._open_items = []  # gone with the rows; drawn again by _refresh_all
         self.rows.clear()
+        self._still_items = []
         self._suggestion_item = None
         self.heat_title = self.glw.addLabel("Overview", row=0, col=0, color=self.fg, size="9pt")
         self.heat_title.setFixedWidth(LABEL_WIDTH)
@@ -189,20 +197,22 @@ class Timeline(QWidget):
         entries = [(b["id"], b["name"], b.get("colour") or "#888888") for b in self.behaviors]
         if self._preview_text:  # first, under the overview: in view however many behaviours follow
             entries.insert(0, (PREVIEW_ID, f"“{self._preview_text}” (typing…)", PREVIEW_COLOUR))
-        for r, (bid, name, colour) in enumerate(entries, start=1):
+        self._add_row(1, ACTIVITY_ID, "Activity (px/s)", ACTIVITY_COLOUR)
+        self.rows[ACTIVITY_ID].plot.setFixedHeight(ACTIVITY_HEIGHT)
+        for r, (bid, name, colour) in enumerate(entries, start=2):
             self._add_row(r, bid, name, colour)
         heat_rows = max(1, len(self.behaviors))
         self.heat.setFixedHeight(22 + HEAT_ROW * min(heat_rows, 8))
         if not entries:
             hint = self.glw.addLabel("Add a behaviour (type a sentence in the Behaviours panel) "
-                                     "to see its score curve here", row=1, col=1, color="#999999")
+                                     "to see its score curve here", row=2, col=1, color="#999999")
             hint.setFixedHeight(ROW_HEIGHT)
         last = self.rows.get(entries[-1][0]) if entries else None
         if last is not None:
             last.plot.showAxis("bottom")
             last.plot.getAxis("bottom").setHeight(20)
             last.plot.setFixedHeight(ROW_HEIGHT + 20)
-        total = self.heat.height() + ROW_HEIGHT * max(1, len(entries)) + 30
+        total = self.heat.height() + ACTIVITY_HEIGHT + ROW_HEIGHT * max(1, len(entries)) + 30
         self.glw.setMinimumHeight(int(total))
         self._apply_range()
         self._refresh_all()
@@ -212,7 +222,7 @@ class Timeline(QWidget):
         title.setFixedWidth(LABEL_WIDTH)
         title.item.setTextWidth(LABEL_WIDTH - 8)
         title.setToolTip(name)
-        view = RowViewBox(can_mark=bid != PREVIEW_ID)
+        view = RowViewBox(can_mark=bid >= 0)
         plot = self.glw.addPlot(row=r, col=1, viewBox=view, axisItems={"bottom": TimeAxis("bottom")})
         plot.setFixedHeight(ROW_HEIGHT)
         plot.hideAxis("left")
@@ -236,7 +246,7 @@ class Timeline(QWidget):
         # every row gets the view state's range, and any row's pan or zoom goes back to it
         view.sigXRangeChanged.connect(lambda _vb, rng, view=view: self._detail_range_changed(view, rng))
         view.clicked.connect(self.seekRequested.emit)
-        if bid != PREVIEW_ID:
+        if bid >= 0:
             view.marked.connect(lambda a, b, bid=bid: self.boutMarked.emit(bid, a, b))
         self.rows[bid] = Row(bid, plot, view, title, curve, head, colour=colour)
 
@@ -248,6 +258,7 @@ class Timeline(QWidget):
         self.duration = float(duration_s or 0.0)
         self._curves, self._labels, self._suggestion = {}, [], None
         self._preview_curve = None
+        self._activity = None
         if self._range is not None and self._range[1] > self.duration:
             self._range = None
         self._apply_range()
@@ -261,7 +272,7 @@ class Timeline(QWidget):
         """{behaviour id: Curve} for the current video."""
         self._curves = dict(curves)
         for bid, row in self.rows.items():
-            if bid != PREVIEW_ID:
+            if bid >= 0:
                 self._set_curve(row, self._curves.get(bid))
         self._update_heat()
 
@@ -273,6 +284,44 @@ class Timeline(QWidget):
             self._build()
         elif PREVIEW_ID in self.rows:
             self._set_curve(self.rows[PREVIEW_ID], curve)
+
+    def set_activity(self, data, hint: str = "") -> None:
+        """The current video's motion activity (an ActivityData or None) with its still bouts
+        shaded; ``hint`` replaces the curve when there is none (e.g. "re-index to add motion")."""
+        self._activity, self._activity_hint = data, hint
+        row = self.rows[ACTIVITY_ID]
+        for item in self._still_items:
+            row.plot.removeItem(item)
+        self._still_items = []
+        has = data is not None and len(data.activity) > 0
+        row.title.setText("Activity (px/s)" + (f"<br><i>{hint}</i>" if hint else ""))
+        row.title.setToolTip(hint or "99th-percentile optical-flow speed per window; "
+                             "shaded: still (immobility / freezing) bouts")
+        if not has:
+            row.curve.setData([], [])
+            return
+        centres = (np.asarray(data.starts) + np.asarray(data.ends)) / 2
+        y = np.asarray(data.activity, float)
+        hi = max(float(np.nanmax(y)), 1e-6)
+        row.curve.setFillLevel(0.0)
+        row.curve.setData(centres, y)
+        row.view.setYRange(0.0, hi * 1.08, padding=0)
+        for a, b in data.bouts:
+            item = pg.LinearRegionItem((a, b), movable=False, brush=pg.mkBrush(*STILL_BRUSH),
+                                       pen=pg.mkPen(0, 0, 0, 0))
+            item.setZValue(-5)
+            item.setToolTip(f"still {a:.2f}–{b:.2f} s")
+            row.plot.addItem(item, ignoreBounds=True)
+            self._still_items.append(item)
+
+    def activity_data(self) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+        """The x (s), y (px/s) and still bouts drawn on the activity row (tests, inspection)."""
+        x, y = self.rows[ACTIVITY_ID].curve.getOriginalDataset()
+        bouts = [tuple(map(float, it.getRegion())) for it in self._still_items]
+        return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []), bouts)
+
+    def activity_hint(self) -> str:
+        return self._activity_hint
 
     def set_labels(self, labels: list[dict]) -> None:
         """Labels of the current video: accepted solid, manual lighter, rejected hatched."""
@@ -414,6 +463,7 @@ class Timeline(QWidget):
 
     def _refresh_all(self) -> None:
         self.set_curves(self._curves)
+        self.set_activity(self._activity, self._activity_hint)
         if PREVIEW_ID in self.rows:
             self._set_curve(self.rows[PREVIEW_ID], self._preview_curve)
         self.set_labels(self._labels)
