@@ -197,8 +197,8 @@ class Timeline(QWidget):
         entries = [(b["id"], b["name"], b.get("colour") or "#888888") for b in self.behaviors]
         if self._preview_text:  # first, under the overview: in view however many behaviours follow
             entries.insert(0, (PREVIEW_ID, f"“{self._preview_text}” (typing…)", PREVIEW_COLOUR))
-        self._add_row(1, ACTIVITY_ID, "Activity (px/s)", ACTIVITY_COLOUR)
-        self.rows[ACTIVITY_ID].plot.setFixedHeight(ACTIVITY_HEIGHT)
+        self.activity_row = self._add_row(1, ACTIVITY_ID, "Activity (px/s)", ACTIVITY_COLOUR)
+        self.activity_row.plot.setFixedHeight(ACTIVITY_HEIGHT)
         for r, (bid, name, colour) in enumerate(entries, start=2):
             self._add_row(r, bid, name, colour)
         heat_rows = max(1, len(self.behaviors))
@@ -217,7 +217,7 @@ class Timeline(QWidget):
         self._apply_range()
         self._refresh_all()
 
-    def _add_row(self, r: int, bid: int, name: str, colour: str) -> None:
+    def _add_row(self, r: int, bid: int, name: str, colour: str) -> Row:
         title = self.glw.addLabel(name, row=r, col=0, color=colour, size="9pt", justify="right")
         title.setFixedWidth(LABEL_WIDTH)
         title.item.setTextWidth(LABEL_WIDTH - 8)
@@ -248,7 +248,10 @@ class Timeline(QWidget):
         view.clicked.connect(self.seekRequested.emit)
         if bid >= 0:
             view.marked.connect(lambda a, b, bid=bid: self.boutMarked.emit(bid, a, b))
-        self.rows[bid] = Row(bid, plot, view, title, curve, head, colour=colour)
+        row = Row(bid, plot, view, title, curve, head, colour=colour)
+        if bid != ACTIVITY_ID:  # rows: the behaviours' (and the preview's)
+            self.rows[bid] = row
+        return row
 
     # ---- setters ---------------------------------------------------------------------------
 
@@ -272,7 +275,7 @@ class Timeline(QWidget):
         """{behaviour id: Curve} for the current video."""
         self._curves = dict(curves)
         for bid, row in self.rows.items():
-            if bid >= 0:
+            if bid != PREVIEW_ID:
                 self._set_curve(row, self._curves.get(bid))
         self._update_heat()
 
@@ -289,7 +292,7 @@ class Timeline(QWidget):
         """The current video's motion activity (an ActivityData or None) with its still bouts
         shaded; ``hint`` replaces the curve when there is none (e.g. "re-index to add motion")."""
         self._activity, self._activity_hint = data, hint
-        row = self.rows[ACTIVITY_ID]
+        row = self.activity_row
         for item in self._still_items:
             row.plot.removeItem(item)
         self._still_items = []
@@ -316,7 +319,7 @@ class Timeline(QWidget):
 
     def activity_data(self) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
         """The x (s), y (px/s) and still bouts drawn on the activity row (tests, inspection)."""
-        x, y = self.rows[ACTIVITY_ID].curve.getOriginalDataset()
+        x, y = self.activity_row.curve.getOriginalDataset()
         bouts = [tuple(map(float, it.getRegion())) for it in self._still_items]
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []), bouts)
 
@@ -352,7 +355,7 @@ class Timeline(QWidget):
     def set_playhead(self, t: float) -> None:
         self._t = t
         self.heat_playhead.setValue(t)
-        for row in self.rows.values():
+        for row in self._all_rows():
             row.playhead.setValue(t)
         for (_bid, start), item in zip(self._open, self._open_items):
             item.setRegion(sorted((start, t)))
@@ -415,6 +418,9 @@ class Timeline(QWidget):
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
 
     # ---- internals -------------------------------------------------------------------------
+
+    def _all_rows(self) -> list[Row]:
+        return [self.activity_row, *self.rows.values()]
 
     def _set_curve(self, row: Row, curve) -> None:
         if curve is None or len(curve.scores) == 0:
@@ -480,7 +486,7 @@ class Timeline(QWidget):
         try:
             self.heat.setXRange(0, d, padding=0)
             self.heat_view.setLimits(xMin=0, xMax=d)
-            for row in self.rows.values():
+            for row in self._all_rows():
                 row.view.setLimits(xMin=0, xMax=d, minXRange=0.05)
                 row.view.setXRange(a, b, padding=0)
             self.heat_range.setRegion((a, b))
