@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "videos" / "mouse_circular_arena_vame_30s.mp4"
+VIDEO = REPO.parent / "shared" / "data" / "videos" / "mouse_openfield_odortrail_dlc_78s.mp4"
 TOKENIZER = REPO.parent / "shared" / "models" / "clip-vit-base-patch32-tokenizer"
 sys.path.insert(0, str(REPO / "packaging"))
 sys.path.insert(0, str(REPO / "docs"))
