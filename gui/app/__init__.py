@@ -19,7 +19,8 @@ adapter version; changes only after it loaded), ``coding`` (state events started
 **Collection events** (``session.events.on(topic, fn)``): project · videos ·
 video_status(video_id or None) · behaviors · labels · curves · preview · suggestions ·
 model_error(message; "" when it is over) · message(level, text) · job(job, label) ·
-adapter(version) · index_done(video_id).
+adapter(version) · index_done(video_id) · activity (the current video's motion activity is in
+``scope.activity``, see ``activity.ActivityMixin``).
 
 **The project scope** (``session.scope``, ``scope.ProjectScope``): the open ``Project``, its own
 I/O queue, videos, behaviours, indexing status, curves, preview, ranked suggestions. It is
@@ -36,7 +37,7 @@ rows, analysis panels) should submit through it, or listen to ``job`` events.
 cache status, apply_prefs, cancel_all, shutdown), ``scoring`` (refresh_scores, set_preview),
 ``review`` (show_video, set_visible, follow, answer, next_suggestion, choose_suggestion,
 behaviours, labels with frame snapping, ``code`` for coding by key, undo/redo), ``models``
-(use_adapter, switch_model: all or nothing).
+(use_adapter, switch_model: all or nothing), ``activity`` (refresh_activity, activity_hint).
 """
 from __future__ import annotations
 

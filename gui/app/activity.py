@@ -28,13 +28,13 @@ class ActivityMixin(SessionBase):
             self.refresh_activity()
 
     def refresh_activity(self) -> Job | None:
-        """Read the current video's activity (replaces a queued request); ``activity`` event
-        when it is in ``session.activity``. A video without a store has no entry."""
+        """Read the current video's activity (replaces a queued request); the ``activity`` event
+        (only ever from the job's callback) when ``scope.activity`` has it. A video without a
+        complete store has no entry."""
         v = self.current_video
         if self.scope is None or v is None or \
                 self.video_status.get(v["id"], VideoStatus()).state != "indexed":
-            self.events.emit("activity")  # the row shows its hint
-            return None
+            return None  # the row shows its hint (views render it on every video change)
         vid, fp = v["id"], v["fingerprint"]
 
         def done(job):
