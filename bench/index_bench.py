@@ -191,7 +191,7 @@ def query_latency(loaded, sizes=QUERY_SIZES) -> list[dict]:
             store = write_store(Path(tmp) / f"s{n}", n, loaded)
             scorer = QueryScorer(loaded)
             held = scorer.window_tensors(store)  # cached when the project opens
-            video, img = held.video.float(), held.visual.float()
+            video, img = held.video, held.patches.float()
             text = scorer.text_tensor(["a mouse rearing against the wall"])
 
             def fast():

@@ -90,9 +90,9 @@ def progressive_scores(model, video: torch.Tensor, text: torch.Tensor, visual: t
 def progressive_query(scorer, store, texts: list[str], first: tuple[int, int] | None = None,
                       anchors: int = ANCHORS, chunk: int = CHUNK) -> Iterator[PartialCurve]:
     """progressive_scores over a QueryScorer's tensors for one store (N windows, K texts)."""
-    held = scorer.window_tensors(store)  # kept on the CPU, patch features in the store's dtype
+    held = scorer.window_tensors(store)  # kept on the CPU, patch features as cached
     dev = scorer.loaded.device
-    video = held.video.to(dev, torch.float32)
-    visual = held.visual.to(dev)  # float16 stays float16: chunks are made float32 as they are used
+    video = held.video.to(dev)
+    visual = held.visual(0, len(held), scorer.model, dev)
     text = scorer.text_tensor(texts)
     yield from progressive_scores(scorer.model, video, text, visual, anchors, chunk, first)

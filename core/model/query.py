@@ -1,16 +1,18 @@
 """Scoring text queries against cached windows, fast enough to follow typing.
 
-Per store the scorer keeps the MIT video embeddings (N, D) and the prompt generator's
-normalised patch features (N, P, D), so a new query costs one text encoding plus the folded
-prompt generator (scoring.py) over the windows; per text, its embedding.
+Per store the scorer keeps the MIT video embeddings (N, D) and the cached patch features
+(N, P, D), so a new query costs one text encoding plus the folded prompt generator
+(scoring.py) over the windows; per text, its embedding.
 
 Memory stays bounded: the tensors live on the CPU, only for the stores used most recently, up
 to ``budget_bytes`` (least recently used out first; the store being scored always stays). The
-patch features, nearly all of the bytes, are kept in the store's own precision: float16 for
-the default float16 cache (half of float32), float32 for a float32 cache, whose owner asked for
-the precision. Scoring moves ``CHUNK`` windows at a time to the model's device in float32, so
-the math is scoring.py's. An hour of video at 1 s stride from a float16 cache costs about
-188 MB with base-patch32: 3600 x (49 x 512 x 2 + 512 x 4) bytes.
+patch features, nearly all of the bytes, are kept exactly as the cache holds them: float16 for
+the default float16 cache (half of float32, and no rounding: they are float16 on disk),
+float32 for a float32 cache. Scoring takes ``CHUNK`` windows at a time to the model's device in
+float32 and normalises them there (scoring.prompt_visual), so the numbers are those of a
+float32 scorer. (Keeping the normalised features in float16 instead would round them: on
+random features that moved cosines by up to 4e-2.) An hour of video at 1 s stride from a
+float16 cache costs about 188 MB with base-patch32: 3600 x (49 x 512 x 2 + 512 x 4) bytes.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from .features import as_tensor, text_embeds, video_embeds
 from .loading import LoadedModel
 from .scoring import cosine_scores, prompt_visual
 
-CHUNK = 256  # windows per step: bounds the float32 copies and the (N, K, H, P) intermediates
+CHUNK = 1024  # windows per step: bounds the float32 copies (~100 MB at base size) and intermediates
 DEFAULT_BUDGET_BYTES = 512 * 2**20  # about 2.5 hours of video at 1 s stride (base-patch32)
 MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
 
@@ -33,13 +35,18 @@ MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
 class WindowTensors:
     """One store's per-window tensors, as kept between queries."""
 
-    def __init__(self, video: torch.Tensor, visual: torch.Tensor):
-        self.video = video  # (N, D)
-        self.visual = visual  # (N, P, D)
+    def __init__(self, video: torch.Tensor, patches: torch.Tensor):
+        self.video = video  # (N, D) float32
+        self.patches = patches  # (N, P, D) the cache's img_features, in its dtype
 
     @property
     def nbytes(self) -> int:
-        return sum(t.element_size() * t.nelement() for t in (self.video, self.visual))
+        return sum(t.element_size() * t.nelement() for t in (self.video, self.patches))
+
+    @torch.inference_mode()
+    def visual(self, lo: int, hi: int, model, device) -> torch.Tensor:
+        """prompt_visual of windows lo..hi, float32 on ``device``."""
+        return prompt_visual(model, self.patches[lo:hi].to(device, torch.float32))
 
     def __len__(self) -> int:
         return len(self.video)
@@ -74,7 +81,7 @@ class QueryScorer:
     def bytes_for(self, store: FeatureStore) -> int:
         """Bytes the store's tensors take (held now or not)."""
         n, p, d = store.img_features.shape
-        return n * (p * d * (2 if store.img_features.dtype == np.float16 else 4) + self.loaded.embed_dim * 4)
+        return n * (p * d * store.img_features.dtype.itemsize + self.loaded.embed_dim * 4)
 
     def held(self) -> list[str]:
         """Folders of the stores whose tensors are held, least recently used first."""
@@ -99,18 +106,10 @@ class QueryScorer:
     @torch.inference_mode()
     def _compute(self, store: FeatureStore) -> WindowTensors:
         dev = self.loaded.device
-        n = len(store)
-        keep = torch.float16 if store.img_features.dtype == np.float16 else torch.float32
-        video = visual = None
-        for i in range(0, n, CHUNK):
-            v = video_embeds(self.model, as_tensor(store.frame_cls[i:i + CHUNK], dev))
-            p = prompt_visual(self.model, as_tensor(store.img_features[i:i + CHUNK], dev))
-            if video is None:  # filled chunk by chunk: never a float32 copy of a whole video
-                video = torch.empty((n, *v.shape[1:]), dtype=torch.float32)
-                visual = torch.empty((n, *p.shape[1:]), dtype=keep)
-            video[i:i + len(v)] = v.to("cpu", torch.float32)
-            visual[i:i + len(p)] = p.to("cpu", keep)
-        return WindowTensors(video, visual)
+        video = torch.cat([video_embeds(self.model, as_tensor(store.frame_cls[i:i + CHUNK], dev)).cpu()
+                           for i in range(0, len(store), CHUNK)])
+        patches = torch.from_numpy(np.array(store.img_features))  # read into memory, dtype kept
+        return WindowTensors(video.float(), patches)
 
     def window_tensors(self, store: FeatureStore) -> WindowTensors:
         """The store's tensors (computed on first use), marked as most recently used."""
@@ -142,8 +141,8 @@ class QueryScorer:
         held = self.window_tensors(store)
         text = self.text_tensor(texts)
         dev = self.loaded.device
-        out = [cosine_scores(self.model, held.video[i:i + CHUNK].to(dev, torch.float32), text,
-                             visual=held.visual[i:i + CHUNK].to(dev, torch.float32))
+        out = [cosine_scores(self.model, held.video[i:i + CHUNK].to(dev), text,
+                             visual=held.visual(i, i + CHUNK, self.model, dev))
                for i in range(0, len(held), CHUNK)]
         if not out:
             return np.zeros((0, len(texts)), np.float32)

@@ -26,15 +26,16 @@ def stores(tiny_model, tmp_path_factory):
     return [r.store for r in results]
 
 
-def per_window_bytes(loaded, store, visual_bytes=2):
+def per_window_bytes(loaded, store, patch_bytes=2):
     d = loaded.embed_dim
-    return store.img_features.shape[1] * d * visual_bytes + d * 4
+    return store.img_features.shape[1] * d * patch_bytes + d * 4
 
 
 def test_float16_cache_keeps_float16_patch_features(tiny_model, stores):
     scorer = QueryScorer(tiny_model)
     held = scorer.window_tensors(stores[0])
-    assert held.visual.dtype == torch.float16 and held.visual.device.type == "cpu"
+    assert held.patches.dtype == torch.float16 and held.patches.device.type == "cpu"
+    np.testing.assert_array_equal(held.patches.numpy(), stores[0].img_features)  # no rounding
     assert scorer.nbytes == len(stores[0]) * per_window_bytes(tiny_model, stores[0])
 
 
@@ -78,7 +79,7 @@ def test_float32_cache_keeps_its_precision(tiny_model, video_factory, tmp_path):
     path = video_factory("v.mp4", frames=45)
     [r] = engine.index_videos(tmp_path, [path], model=tiny_model, cache_dtype="float32", runtime="torch",
                               spec=WindowSpec(frames=8))
-    assert QueryScorer(tiny_model).window_tensors(r.store).visual.dtype == torch.float32
+    assert QueryScorer(tiny_model).window_tensors(r.store).patches.dtype == torch.float32
 
 
 def test_model_service_applies_the_budget(tiny_model_dir, stores):
@@ -108,3 +109,17 @@ def test_warm_up_prepares_the_video_on_screen_first_within_the_budget(tiny_model
         assert held.wait(10) and held.result == [str(stores[2].folder), str(stores[0].folder)]
     finally:
         assert svc.shutdown(10)
+
+
+def test_kept_tensors_give_the_float32_numbers(tiny_model, stores):
+    """Kept as cached and normalised per chunk in float32: no rounding beyond the cache's."""
+    from ethoscout.core.model.features import as_tensor, text_embeds, video_embeds
+    from ethoscout.core.model.scoring import cosine_scores
+
+    store = stores[0]
+    with torch.inference_mode():
+        m = tiny_model.model
+        expected = cosine_scores(m, video_embeds(m, as_tensor(store.frame_cls, "cpu")),
+                                 text_embeds(m, tiny_model.tokenizer, TEXTS),
+                                 img_features=as_tensor(store.img_features, "cpu")).numpy()
+    np.testing.assert_allclose(QueryScorer(tiny_model).score(store, TEXTS), expected, atol=1e-6)
