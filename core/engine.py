@@ -196,15 +196,21 @@ def index_videos(project: str | Path, paths: list[str | Path], model: str | Load
             continue
         if db is None:
             db = open_or_create(project)
-            db.set_setting("model", loaded.name)
-            db.set_setting("window_spec", spec.to_dict())
-            if db.get_setting("cache_dtype", "float16") != cache_dtype:
-                db.set_setting("cache_dtype", cache_dtype)
+            record_index_settings(db, loaded, spec, cache_dtype)
         db.add_video(p, info=info)
         results.append(result)
     if db is not None and db is not project:
         db.close()
     return results
+
+
+def record_index_settings(db: Project, loaded: LoadedModel, spec: WindowSpec, cache_dtype: str) -> None:
+    """The model, window spec and cache dtype the project's videos are indexed with (what
+    scoring, training and the window read back)."""
+    db.set_setting("model", loaded.name)
+    db.set_setting("window_spec", spec.to_dict())
+    if db.get_setting("cache_dtype", "float16") != cache_dtype:
+        db.set_setting("cache_dtype", cache_dtype)
 
 
 def project_cache_dtype(project: str | Path | Project, dtype: str | None = None) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..data.project import Project
 from ..engine import (IndexResult, as_loaded, feature_cache, open_or_create, project_cache_dtype,
-                      project_spec, resolve_spec)
+                      project_spec, record_index_settings, resolve_spec)
 from ..errors import EthoscoutError
 from ..model.loading import DEFAULT_MODEL, LoadedModel
 from ..model.runtime import RUNTIMES
@@ -177,10 +177,7 @@ def record(project: str | Path | Project, loaded: LoadedModel, spec: WindowSpec,
     if not kept:
         return
     db = open_or_create(project)
-    db.set_setting("model", loaded.name)
-    db.set_setting("window_spec", spec.to_dict())
-    if db.get_setting("cache_dtype", "float16") != cache_dtype:
-        db.set_setting("cache_dtype", cache_dtype)
+    record_index_settings(db, loaded, spec, cache_dtype)
     for v in kept:
         db.add_video(v.path, info=v.info)
     if db is not project:
