@@ -18,6 +18,7 @@ MENUS: dict[str, list[tuple[str | None, str]]] = {
                ("jump_forward_1s", "Forward 1 s"), ("jump_back_1s", "Back 1 s"),
                ("jump_forward_10s", "Forward 10 s"), ("jump_back_10s", "Back 10 s"), (None, ""),
                ("speed_up", "&Faster"), ("speed_down", "&Slower"), (None, ""), ("zoom_fit", "&Whole video on timeline")],
+    "V&iew": [("show_components", "Score &components of the selected behaviour")],
     "&Review": [("add_behavior", "&New behaviour…"), ("add_ethogram", "Add the &starter ethogram (rodents)"), (None, ""), ("accept", "&Accept"), ("reject", "&Reject"),
                 ("skip", "&Skip"), ("next_suggestion", "&Next suggestion")],
     "&Model": [("choose_model", "C&hoose model…"), (None, ""), ("index", "&Index videos"), ("cancel_jobs", "&Cancel running work"), (None, ""),

@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
 
         self.analysis = AnalysisViews(self, tl)  # subject bar under the video, Results dock
         self.actions_ = build_actions(self, self._handlers(), session.prefs)
+        self.actions_["show_components"].setCheckable(True)
         self._wire()
         self._restore_layout()
         self._refresh_recent()
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
             "stop_training": self.runner.cancel,
             "shortcuts_help": self.show_shortcuts,
             "user_guide": self.show_guide,
+            "show_components": lambda: self.session.show_components(self.actions_["show_components"].isChecked()),
             "about": self.show_about,
         }
         for name, fmt in EXPORTS.items():
@@ -282,6 +284,7 @@ class MainWindow(QMainWindow):
 
     def _behavior_selected(self, bid, _old=None) -> None:
         self.behaviors_panel.set_current(bid)
+        self._components_changed()
         self._suggestions_changed()
 
     def _model_changed(self, _choice, _old=None) -> None:
@@ -328,6 +331,13 @@ class MainWindow(QMainWindow):
     def _curves_changed(self) -> None:
         vid = self.session.view.video_id
         self.timeline.set_curves(self.session.curves.get(vid, {}) if vid is not None else {})
+        self._components_changed()
+
+    def _components_changed(self, *_a) -> None:
+        s = self.session
+        self.actions_["show_components"].setChecked(s.view.components)
+        bid = s.view.behavior_id
+        self.timeline.set_components(bid, s.components_of(s.view.video_id, bid) if s.view.components else {})
 
     def _activity_changed(self) -> None:
         s = self.session
@@ -613,7 +623,8 @@ class MainWindow(QMainWindow):
         view = self.session.view.events
         return [(view.video_id, self._video_shown), (view.visible, self._visible_changed),
                 (view.clip, self._clip_changed), (view.behavior_id, self._behavior_selected),
-                (view.model, self._model_changed), (view.coding, self._coding_changed)]
+                (view.model, self._model_changed), (view.coding, self._coding_changed),
+                (view.components, self._components_changed)]
 
     def _disconnect_view(self) -> None:
         for signal, handler in self._view_links():

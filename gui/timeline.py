@@ -32,6 +32,7 @@ ACTIVITY_ID = -2  # the motion activity row, under the overview
 ACTIVITY_HEIGHT = 40
 ACTIVITY_COLOUR = "#9aa4b1"
 STILL_BRUSH = (90, 140, 255, 70)  # immobility / freezing bouts
+COMPONENT_PENS = {"prior": ("#f0c36d", Qt.PenStyle.DashLine), "head": ("#7fd6c2", Qt.PenStyle.DotLine)}
 
 
 class TimeAxis(pg.AxisItem):
@@ -137,6 +138,8 @@ class Timeline(QWidget):
         self._activity = None  # learn.activity.ActivityData of the current video, or None
         self._activity_hint = ""
         self._still_items: list = []
+        self._components: tuple[int | None, dict] = (None, {})  # behaviour id, {name: Curve}
+        self._component_items: list = []
         self._suggestion = None
         self._suggestion_item = None
         self._t = 0.0
@@ -168,6 +171,7 @@ class Timeline(QWidget):
         self._open_items = []  # gone with the rows; drawn again by _refresh_all
         self.rows.clear()
         self._still_items = []
+        self._component_items = []
         self._suggestion_item = None
         self.heat_title = self.glw.addLabel("Overview", row=0, col=0, color=self.fg, size="9pt")
         self.heat_title.setFixedWidth(LABEL_WIDTH)
@@ -262,6 +266,7 @@ class Timeline(QWidget):
         self._curves, self._labels, self._suggestion = {}, [], None
         self._preview_curve = None
         self._activity = None
+        self._components = (None, {})
         if self._range is not None and self._range[1] > self.duration:
             self._range = None
         self._apply_range()
@@ -316,6 +321,41 @@ class Timeline(QWidget):
             item.setToolTip(f"still {a:.2f}–{b:.2f} s")
             row.plot.addItem(item, ignoreBounds=True)
             self._still_items.append(item)
+
+    def set_components(self, behavior_id: int | None, components: dict) -> None:
+        """Thin curves of a behaviour's fused-score components ({name: Curve}) on its row, each
+        scaled onto the row's range (they live on other scales: cosine, log-odds)."""
+        self._components = (behavior_id, dict(components))
+        for item in self._component_items:
+            vb = item.getViewBox()
+            if vb is not None:
+                vb.removeItem(item)
+        self._component_items = []
+        row = self.rows.get(behavior_id) if behavior_id is not None else None
+        fused = self._curves.get(behavior_id) if behavior_id is not None else None
+        if row is None or fused is None or len(fused.scores) == 0:
+            return
+        lo, hi = float(np.nanmin(fused.scores)), float(np.nanmax(fused.scores))
+        for name, c in components.items():
+            y = np.asarray(c.scores, float)
+            if len(y) == 0 or not np.isfinite(y).any():
+                continue  # e.g. no head before the behaviour has accepted and rejected clips
+            a, b = float(np.nanmin(y)), float(np.nanmax(y))
+            scaled = lo + (y - a) / (b - a) * (hi - lo) if b > a else np.full_like(y, (lo + hi) / 2)
+            colour, style = COMPONENT_PENS.get(name, ("#bbbbbb", Qt.PenStyle.DashLine))
+            item = pg.PlotDataItem(c.centres, scaled, pen=pg.mkPen(colour, width=1, style=style), name=name)
+            item.component = name
+            item.setToolTip(f"{name} (scaled to this row)")
+            row.plot.addItem(item)
+            self._component_items.append(item)
+
+    def component_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """{component: (x, y drawn)} on the selected behaviour's row (tests, inspection)."""
+        out = {}
+        for item in self._component_items:
+            x, y = item.getOriginalDataset()
+            out[item.component] = (np.asarray(x), np.asarray(y))
+        return out
 
     def activity_data(self) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
         """The x (s), y (px/s) and still bouts drawn on the activity row (tests, inspection)."""
@@ -469,6 +509,7 @@ class Timeline(QWidget):
 
     def _refresh_all(self) -> None:
         self.set_curves(self._curves)
+        self.set_components(*self._components)
         self.set_activity(self._activity, self._activity_hint)
         if PREVIEW_ID in self.rows:
             self._set_curve(self.rows[PREVIEW_ID], self._preview_curve)

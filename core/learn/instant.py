@@ -6,9 +6,11 @@ costs only the head and the cross-validated weight (``refit``). Used by ``ethosc
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from ..jobs import PRIORITY_SCORE, job_priority
+from ..jobs import PRIORITY_SCORE, CurveData, job_priority
 from .examples import labelled_windows
 from .fusion import Fused, fit_fused
 from .heads import ProjectWindows
@@ -51,6 +53,16 @@ class InstantScores:
         return self.windows.per_store(values)
 
 
+COMPONENTS = ("prior", "head")  # the parts of a fused score the window can show on demand
+
+
+@dataclass
+class FusedCurveData(CurveData):
+    """CurveData of fused scores and, per component, the same (N, K) layout (NaN: no head yet)."""
+
+    components: dict = field(default_factory=dict)
+
+
 _WINDOWS: dict[tuple, ProjectWindows] = {}  # newest (scorer, stores) only: a refit reuses it
 
 
@@ -61,7 +73,7 @@ def fused_score_job(ctx, project_folder: str, queries: dict, spec: dict | None =
     windows, then prior + head (refit now from all labels). Returns {video fingerprint: CurveData}."""
     from ..data.project import Project
     from ..engine import indexed_stores
-    from ..jobs import CurveData, window_spec
+    from ..jobs import window_spec
     from ..progress import Progress
 
     scorer = ctx.scorer()
@@ -73,11 +85,15 @@ def fused_score_job(ctx, project_folder: str, queries: dict, spec: dict | None =
     with Project.open(project_folder) as project:
         learner = InstantScores(project, scorer, stores, windows=_WINDOWS[key])
         by_id = {b["id"]: b for b in project.behaviors()}
-        columns, progress = [], Progress("refitting", total=len(queries))
+        columns, parts, progress = [], {c: [] for c in COMPONENTS}, Progress("refitting", total=len(queries))
         for i, (bid, prompts) in enumerate(queries.items()):
             ctx.check()
             b = dict(by_id.get(bid) or {"id": bid, "name": str(bid)}, prompts=prompts)
-            columns.append(learner.refit(b).fused)
+            fused = learner.refit(b)
+            columns.append(fused.fused)
+            for c in COMPONENTS:
+                v = fused.component(c)
+                parts[c].append(np.full(len(fused.fused), np.nan) if v is None else v)
             progress.done = i + 1
             ctx.report(progress)
     out = {}
@@ -85,5 +101,8 @@ def fused_score_job(ctx, project_folder: str, queries: dict, spec: dict | None =
         a, z = learner.windows.offsets[si], learner.windows.offsets[si + 1]
         scores = np.stack([c[a:z] for c in columns], axis=1) if columns else np.zeros((len(s), 0))
         fp = s.meta["video_fingerprint"]
-        out[fp] = CurveData(fp, s.video_path, s.starts, s.ends, scores.astype(np.float32), list(queries))
+        comps = {c: (np.stack([v[a:z] for v in parts[c]], axis=1) if columns else np.zeros((len(s), 0)))
+                 .astype(np.float32) for c in COMPONENTS}
+        out[fp] = FusedCurveData(fp, s.video_path, s.starts, s.ends, scores.astype(np.float32), list(queries),
+                                 comps)
     return out

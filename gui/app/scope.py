@@ -32,6 +32,7 @@ class ProjectScope:
     video_status: dict[int, VideoStatus] = field(default_factory=dict)
     curves: dict[int, dict[int, Curve]] = field(default_factory=dict)  # video id -> behaviour id -> curve
     preview: dict[int, Curve] = field(default_factory=dict)  # video id -> curve of the typed text
+    components: dict = field(default_factory=dict)  # video id -> behaviour id -> {component: Curve}
     activity: dict = field(default_factory=dict)  # video id -> learn.activity.ActivityData
     suggestions: list[Suggestion] = field(default_factory=list)  # ranked, for the selected behaviour
     skipped: set = field(default_factory=set)

@@ -39,13 +39,26 @@ class ScoringMixin(SessionBase):
                 if vid is None:
                     continue
                 per = self.curves.setdefault(vid, {})
+                parts = self.scope.components.setdefault(vid, {})
                 for col, bid in enumerate(data.keys):
                     per[bid] = _curve(data, col)
+                    parts[bid] = {name: Curve(per[bid].starts, per[bid].ends, np.asarray(c[:, col], float))
+                                  for name, c in getattr(data, "components", {}).items()}
             self.events.emit("curves")
             self.refresh_suggestions()
 
         return self._submit(self.service, fused_score_job, str(self.scope.folder), queries, self.prefs.spec(),
                             label="scoring behaviours", kind="score", on_done=done, key="score")
+
+    def show_components(self, on: bool) -> None:
+        """Show (or hide) the selected behaviour's fused-score components on its row."""
+        self.view.components = bool(on)
+
+    def components_of(self, video_id: int | None, behavior_id: int | None) -> dict:
+        """{component name: Curve} of a behaviour's fused score on a video ({} if none)."""
+        if self.scope is None or video_id is None or behavior_id is None:
+            return {}
+        return self.scope.components.get(video_id, {}).get(behavior_id, {})
 
     def set_preview(self, text: str) -> Job | None:
         """Score typed text on the current video (the caller debounces keystrokes)."""

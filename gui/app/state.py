@@ -12,6 +12,8 @@ are the single source of truth for what the screen shows; the session keeps them
 - ``model``: the model and adapter in use (changed only after it loaded: all or nothing).
 - ``coding``: state events started by key and not stopped yet, ((behaviour id, start s), ...).
 - ``subject_id``: the subject (animal) labels made in the window belong to; None: no focal subject.
+- ``components``: whether the selected behaviour's row also shows its fused score's components
+  (text prior, head) as thin curves.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class ViewState:
     model: ModelChoice | None = None
     coding: tuple[tuple[int, float], ...] = ()
     subject_id: int | None = None
+    components: bool = False
 
 
 @dataclass
