@@ -48,6 +48,15 @@ DOWNLOAD = "downloading"  # a model download, in bytes
 WARMUP_TASKS = (WARMUP, DOWNLOAD)
 
 
+def format_bytes(n: float) -> str:
+    """A byte count for people: 850 KB, 12.4 MB, 605 MB, 1.6 GB."""
+    for unit, size in (("GB", 2 ** 30), ("MB", 2 ** 20), ("KB", 2 ** 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    return f"{int(n)} B"
+
+
 def warmup(on_progress: ProgressFn | None, what: str) -> None:
     """Say which step of the warm-up starts now."""
     if on_progress is not None:

@@ -19,10 +19,9 @@ from ethoscout.core.errors import EthoscoutError
 from ethoscout.core.model.hub import MODELS, cached_folder, download_model, offline_reason, plan_download
 from ethoscout.core.model.loading import folder_problem
 from ethoscout.core.model.random_init import DEMO_FOLDER, DEMO_NOTE, build_demo_model, demo_model_folder
-from ethoscout.core.progress import CancelToken, Cancelled
+from ethoscout.core.progress import CancelToken, Cancelled, format_bytes
 
 HUB, FOLDER, DEMO = 0, 1, 2
-MB = 2 ** 20
 
 
 class _Relay(QObject):
@@ -219,8 +218,8 @@ class ModelSetupDialog(QDialog):
 
     def _show_plan(self, repo: str, plan) -> None:
         label = next((m.label for m in MODELS if m.repo_id == repo), "")
-        size = (f"{plan.total / MB:.0f} MB to download" if plan.to_fetch >= plan.total
-                else f"{plan.total / MB:.0f} MB, {plan.to_fetch / MB:.0f} MB of it still to download")
+        size = (f"{format_bytes(plan.total)} to download" if plan.to_fetch >= plan.total
+                else f"{format_bytes(plan.total)}, {format_bytes(plan.to_fetch)} of it still to download")
         self.hub_info.setText(f"{label}; {size}, kept in huggingface_hub's cache".lstrip("; "))
 
     def start_download(self) -> None:
@@ -256,8 +255,8 @@ class ModelSetupDialog(QDialog):
             return
         frac = p.done / p.total if p.total else 0.0
         self.bar.setValue(int(1000 * frac))
-        rate = f", {p.rate / MB:.1f} MB/s" if p.rate > 0 and p.done > p.first_done else ""
-        self.bar.setFormat(f"{p.done / MB:.0f} of {p.total / MB:.0f} MB{rate}")
+        rate = f", {format_bytes(p.rate)}/s" if p.rate > 0 and p.done > p.first_done else ""
+        self.bar.setFormat(f"{format_bytes(p.done)} of {format_bytes(p.total)}{rate}")
 
     # ---- folder and demo --------------------------------------------------------------------------
 

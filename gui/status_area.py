@@ -7,17 +7,16 @@ from types import SimpleNamespace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ethoscout.core.progress import DOWNLOAD, WARMUP_TASKS
+from ethoscout.core.progress import DOWNLOAD, WARMUP_TASKS, format_bytes
 
 
 def describe(progress) -> str:
     if progress is None:
         return ""
     if progress.task == DOWNLOAD:
-        mb = 2 ** 20
         eta = f", ETA {int(progress.eta_s) // 60}:{int(progress.eta_s) % 60:02d}" if progress.eta_s else ""
-        return (f"downloading {progress.item} — {progress.done / mb:.0f} of {progress.total / mb:.0f} MB"
-                f" ({progress.rate / mb:.1f} MB/s{eta})")
+        return (f"downloading {progress.item} — {format_bytes(progress.done)} of {format_bytes(progress.total)}"
+                f" ({format_bytes(progress.rate)}/s{eta})")
     if progress.total <= 0:
         return f"{progress.task} {progress.item}".strip()
     rate = progress.rate

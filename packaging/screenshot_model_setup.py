@@ -66,7 +66,8 @@ def main() -> None:
 
         tmp = Path(tempfile.mkdtemp())
         os.environ["HF_HUB_CACHE"] = str(tmp / "hub")
-        folder = build_random_xclip(tmp / "model", "tiny")
+        tokenizer = REPO.parent / "shared" / "models" / "clip-vit-base-patch32-tokenizer"
+        folder = build_random_xclip(tmp / "model", "tiny", tokenizer_dir=tokenizer if tokenizer.is_dir() else None)
         with FakeHub("test/xclip-tiny", folder, chunk=16 * 1024, delay_s=0.05) as server:
             shoot(REPO / "docs" / "model_setup_download.png", "test/xclip-tiny", server.endpoint, wait_ms=12000)
 

@@ -30,7 +30,7 @@ ETHOSCOUT_SMOKE_QUIT_MS=20000 "$BUNDLE" >"$tmp/window.log" 2>&1 &
 app=$!
 timeout 120 xdotool search --sync --onlyvisible --name '^ethoscout$' >/dev/null 2>&1
 check $? "main window mapped on the X display ($(( $(date +%s) - start )) s after start)"
-timeout 60 xdotool search --sync --onlyvisible --name '^Choose a model$' >/dev/null 2>&1
+timeout 60 xdotool search --sync --onlyvisible --name '^Choose a model' >/dev/null 2>&1
 check $? "first run: the model setup dialog appears"
 wait $app
 grep -q "window shown: ethoscout" "$tmp/window.log"

@@ -76,14 +76,16 @@ def test_hub_size_then_download_with_progress(qtbot, online, tiny_model_dir):
         assert not dlg.offline.isVisible()
         dlg.hub_id.setCurrentText(REPO)
         qtbot.waitUntil(lambda: "MB to download" in dlg.hub_info.text(), timeout=20000)
-        assert f"{total / 2 ** 20:.0f} MB" in dlg.hub_info.text()
+        from ethoscout.core.progress import format_bytes
+
+    assert f"{format_bytes(total)} to download" in dlg.hub_info.text()
         formats = []
         dlg.bar.valueChanged.connect(lambda v: formats.append(dlg.bar.format()))
         dlg.use_button.click()
         assert dlg.cancel_button.isVisible()
         qtbot.waitUntil(lambda: dlg.result() == 1, timeout=60000)
     assert dlg.chosen() == REPO
-    assert any(" of " in f and f.endswith("MB") or "MB/s" in f for f in formats)
+    assert any(" of " in f and f.endswith(format_bytes(total)) or "/s" in f for f in formats)
     from ethoscout.core.model.hub import cached_folder
 
     assert cached_folder(REPO) is not None
