@@ -46,6 +46,7 @@ def number(lo: float, hi: float | None = None, *, unit: str = "", lo_open: bool 
         return x
 
     parse.__name__ = "number"
+    parse.lo, parse.hi = lo, hi  # so dialogs can bound their fields with the same range
     return parse
 
 
@@ -63,6 +64,7 @@ def integer(lo: int, hi: int | None = None, *, unit: str = ""):
         return x
 
     parse.__name__ = "integer"
+    parse.lo, parse.hi = lo, hi
     return parse
 
 
@@ -108,6 +110,9 @@ BATCH = integer(1, 1024)
 SEED = integer(0, 2**32 - 1)
 COUNT = integer(1, 100_000)
 TIME = number(0, 1e7, unit="s")
+EPOCHS = integer(1, 100_000)
+BEHAVIOUR_NAME = text("behaviour name", 200)
 
 __all__ = ["OneLineParser", "number", "integer", "device", "text", "OptionError",
-           "SPAN", "STRIDE", "FRAMES", "BATCH", "SEED", "COUNT", "TIME"]
+           "SPAN", "STRIDE", "FRAMES", "BATCH", "SEED", "COUNT", "TIME", "EPOCHS",
+           "BEHAVIOUR_NAME"]

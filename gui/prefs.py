@@ -5,7 +5,10 @@ Qt-free: ``load_prefs``/``save_prefs`` take any object with ``value(key, default
 """
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from dataclasses import dataclass, field, fields
+
+from ethoscout.core import options
 
 DEFAULT_MODEL = "microsoft/xclip-base-patch32"
 THEMES = ("dark", "light")
@@ -72,10 +75,15 @@ class Prefs:
         out = []
         if not self.model.strip():
             out.append("model: give a hub id (microsoft/xclip-base-patch32) or a local folder")
-        if self.span_s <= 0 or self.stride_s <= 0:
-            out.append("window span and stride must be positive seconds")
-        if self.frames < 0:
-            out.append("frames per window must be 0 (the model's) or more")
+        # the same ranges as the command line's --span/--stride/--frames/--device
+        for field, check, value in (("window span", options.SPAN, self.span_s),
+                                    ("window stride", options.STRIDE, self.stride_s),
+                                    ("frames per window", options.FRAMES, self.frames),
+                                    ("device", options.device, self.device)):
+            try:
+                check(str(value))
+            except ArgumentTypeError as e:
+                out.append(f"{field}: {e}")
         if self.scheme not in SCHEMES:
             out.append(f"sampling scheme must be one of {', '.join(SCHEMES)}")
         if self.theme not in THEMES:

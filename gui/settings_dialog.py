@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from ethoscout.core import options
 from .prefs import DEFAULT_SHORTCUTS, SCHEMES, THEMES, Prefs
 
 
@@ -50,19 +51,19 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(p.device)
         form.addRow("Device", self.device)
         self.span = QDoubleSpinBox()
-        self.span.setRange(0.1, 60.0)
+        self.span.setRange(options.SPAN.lo, options.SPAN.hi)
         self.span.setSingleStep(0.5)
         self.span.setSuffix(" s")
         self.span.setValue(p.span_s)
         form.addRow("Window span", self.span)
         self.stride = QDoubleSpinBox()
-        self.stride.setRange(0.05, 60.0)
+        self.stride.setRange(options.STRIDE.lo, options.STRIDE.hi)
         self.stride.setSingleStep(0.5)
         self.stride.setSuffix(" s")
         self.stride.setValue(p.stride_s)
         form.addRow("Window stride", self.stride)
         self.frames = QSpinBox()
-        self.frames.setRange(0, 64)
+        self.frames.setRange(options.FRAMES.lo, options.FRAMES.hi)
         self.frames.setSpecialValueText("the model's own")
         self.frames.setValue(p.frames)
         form.addRow("Frames per window", self.frames)

@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, QTimer, S
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget, QHeaderView, QAbstractItemView)
 
+from ethoscout.core import options
+
 STOP_GRACE_MS = 15000  # after SIGTERM, how long the child may take to save nothing and exit
 
 
@@ -173,7 +175,7 @@ class TrainingMonitor(QWidget):
         self.stop_button.clicked.connect(self.stopRequested.emit)
         self.stop_button.setEnabled(False)
         self.epochs = QSpinBox(self)
-        self.epochs.setRange(1, 500)
+        self.epochs.setRange(options.EPOCHS.lo, options.EPOCHS.hi)  # the CLI's --epochs range
         self.epochs.setValue(40)
         self.epochs.setPrefix("epochs ")
         top.addWidget(self.train_button)

@@ -185,7 +185,7 @@ def register(subparsers) -> None:
     behavior = subparsers.add_parser("behavior", help="define behaviours (the ethogram)")
     bsub = behavior.add_subparsers(dest="behavior_command", metavar="ACTION", required=True)
     badd = with_project(bsub.add_parser("add", help="add a behaviour"))
-    badd.add_argument("name", type=opt.text("behaviour name", 200), help="behaviour name")
+    badd.add_argument("name", type=opt.BEHAVIOUR_NAME, help="behaviour name")
     badd.add_argument("--prompt", action="append",
                       help="text the model scores (repeat for several; default: the name)")
     badd.add_argument("--key", help="keyboard shortcut (default: none)")

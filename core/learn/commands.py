@@ -223,7 +223,7 @@ def _common(p, model: bool = True) -> None:
         p.add_argument("--device", type=opt.device, default="auto", help="auto, cpu, cuda, cuda:1 ...")
 
 
-EPOCHS = opt.integer(1, 100_000)
+EPOCHS = opt.EPOCHS
 
 
 def register(sub) -> None:

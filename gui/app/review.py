@@ -10,6 +10,9 @@ Invariants kept here (and nowhere else):
 """
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
+
+from ethoscout.core import options
 from ethoscout.core.data.errors import ProjectError
 
 from .base import SessionBase
@@ -199,11 +202,20 @@ class ReviewMixin(SessionBase):
                 raise ProjectError("behaviour key", f"“{key}” already codes “{b['name']}”")
         return key
 
+    @staticmethod
+    def _check_name(text: str) -> str:
+        """The CLI's rule for a behaviour name (one line, at most 200 characters)."""
+        try:
+            return options.BEHAVIOUR_NAME(str(text))
+        except ArgumentTypeError as e:
+            raise ProjectError("ethoscout", str(e)) from None
+
     def add_behavior(self, text: str, prompts: list[str] | None = None, key: str | None = None,
                      colour: str | None = None, kind: str = "state") -> dict:
         name = " ".join(str(text).split())
         if not name:
             raise ProjectError("ethoscout", "describe the behaviour in words, e.g. \"mouse rearing against the wall\"")
+        name = self._check_name(name)
         key = self._check_key(key)
         b = self._need_project().add_behavior(name, prompts=prompts or [name], key=key, colour=colour, kind=kind)
         self.scope.behaviors = self.project.behaviors()
@@ -220,6 +232,8 @@ class ReviewMixin(SessionBase):
 
     def update_behavior(self, behavior_id: int, **fields) -> dict:
         old = self.behavior(behavior_id)
+        if "name" in fields:
+            fields["name"] = self._check_name(fields["name"])
         if "key" in fields:
             fields["key"] = self._check_key(fields["key"], behavior_id) or ""
         if isinstance(fields.get("modifiers"), str):  # the editor's text form

@@ -128,3 +128,19 @@ def test_gui_starter_ethogram(qtbot, open_window):
     assert len(w.timeline.rows) == len(names) == 5
     grooming = w.session.behavior(next(b["id"] for b in w.session.behaviors if b["name"] == "grooming"))
     assert len(grooming["prompts"]) == 2 and grooming["key"] == "g"
+
+
+def test_gui_behaviour_name_follows_the_cli_rule(qtbot, open_window, dialogs):
+    """A name the CLI refuses (over 200 characters) is refused in the window too, with one line,
+    and nothing is added or renamed."""
+    w = open_window
+    b = w.run(C.AddBehavior("square"))
+    w.run(C.AddBehavior("x" * 201))
+    assert [x["name"] for x in w.session.behaviors] == ["square"]
+    assert w.status.message.text().endswith("behaviour name is longer than 200 characters")
+    w.status.show_message("info", "")
+    dialogs.behavior_edits.append({"name": "y" * 201})
+    w.behaviors_panel.list.setCurrentRow(0)
+    w.behaviors_panel.edit_button.click()
+    assert w.session.behavior(b["id"])["name"] == "square"
+    assert w.status.message.text().endswith("behaviour name is longer than 200 characters")

@@ -104,3 +104,29 @@ def test_no_display_gives_one_line_instead_of_a_qt_abort(tmp_path):
         pytest.skip("the display check is for Linux")
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "no display" in r.stderr
+
+
+def test_settings_fields_use_the_command_line_ranges(qtbot):
+    """The dialog's window fields take exactly the CLI's --span/--stride/--frames ranges, and a
+    bad value (a device the CLI refuses, prefs edited by hand) is refused with one line naming
+    the field and the allowed range, and the dialog stays open with the prefs unchanged."""
+    from ethoscout.core import options
+    from ethoscout.gui.settings_dialog import SettingsDialog
+
+    prefs = Prefs()
+    dlg = SettingsDialog(prefs)
+    qtbot.addWidget(dlg)
+    for box, rng in ((dlg.span, options.SPAN), (dlg.stride, options.STRIDE), (dlg.frames, options.FRAMES)):
+        assert (box.minimum(), box.maximum()) == (rng.lo, rng.hi)
+    dlg.stride.setValue(1e9)  # clamped by the field, never beyond the CLI's limit
+    assert dlg.stride.value() == options.STRIDE.hi
+    dlg.device.setCurrentText("gpu9")
+    dlg._accept()
+    assert dlg.result() == 0 and dlg.problems.text().startswith("device: must be auto, cpu")
+    assert prefs.device == "auto"
+    assert Prefs(span_s=601).check() == ["window span: must be a number from 0.1 s to 600 s (got '601')"]
+    from ethoscout.gui.training import TrainingMonitor
+    panel = TrainingMonitor()
+    qtbot.addWidget(panel)
+    assert (panel.epochs.minimum(), panel.epochs.maximum()) == (options.EPOCHS.lo, options.EPOCHS.hi)
+    assert Prefs(frames=65).check() == ["frames per window: must be a whole number from 0 to 64 (got '65')"]
