@@ -73,10 +73,9 @@ class CollectionRanker:
         return self._video[key]
 
     def visual(self, store, rows: np.ndarray) -> torch.Tensor:
-        """The prompt generator's normalised patch features of ``rows``, rounded to the store's
-        precision as QueryScorer keeps them, so both give the same scores."""
-        visual = prompt_visual(self.loaded.model, as_tensor(store.img_features[rows], self.loaded.device))
-        return visual.half().float() if store.img_features.dtype == np.float16 else visual
+        """The prompt generator's normalised patch features of ``rows``, from the stored features
+        taken to float32 as QueryScorer does, so both give the same scores."""
+        return prompt_visual(self.loaded.model, as_tensor(store.img_features[rows], self.loaded.device))
 
     @torch.inference_mode()
     def exact(self, store, rows: np.ndarray, text: torch.Tensor) -> np.ndarray:
