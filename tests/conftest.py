@@ -72,3 +72,14 @@ def video_factory(tmp_path):
         fourcc = kw.pop("fourcc", "MJPG" if name.endswith(".avi") else "mp4v")
         return write_video(tmp_path / name, fourcc=fourcc, **kw)
     return make
+
+
+@pytest.fixture
+def online(monkeypatch, tmp_path):
+    """huggingface_hub online (the test suite runs offline), with a fresh cache."""
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    return tmp_path / "hub"

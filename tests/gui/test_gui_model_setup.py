@@ -10,15 +10,6 @@ from tests.install.hub_server import FakeHub
 REPO = "test/xclip-tiny"
 
 
-@pytest.fixture
-def online(monkeypatch, tmp_path):
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-
-
 def dialog(qtbot, **kw):
     from ethoscout.gui.model_setup import ModelSetupDialog
 

@@ -16,17 +16,6 @@ from .hub_server import FakeHub
 REPO = "test/xclip-tiny"
 
 
-@pytest.fixture
-def online(monkeypatch, tmp_path):
-    """huggingface_hub online (the test suite runs offline), with a fresh cache."""
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    return tmp_path / "hub"
-
-
 def test_download_reports_bytes_and_lands_in_the_hub_cache(online, tiny_model_dir):
     sizes = {p.name: p.stat().st_size for p in tiny_model_dir.iterdir() if p.is_file()}
     with FakeHub(REPO, tiny_model_dir) as server:
