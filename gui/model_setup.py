@@ -55,7 +55,7 @@ class ModelSetupDialog(QDialog):
         self.relay.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
 
         intro = QLabel("ethoscout scores your videos with an X-CLIP video–text model. "
-                       "Choose where the model comes from; you can change it later in Model → Choose model….")
+                       "Choose where the model comes from; you can change it later (Model → Choose model…).")
         intro.setWordWrap(True)
         self.group = QButtonGroup(self)
         self.hub_radio = QRadioButton("Download from the Hugging Face hub")
