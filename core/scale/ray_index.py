@@ -137,7 +137,7 @@ def index_videos_ray(project: str | Path, paths: list[str | Path], model: str | 
             v.result = IndexResult(v.path, "error", info)
             refs.append(None)
             continue
-        v.info = info
+        v.info, v.path = info, info.path  # results name the probed (resolved) path, as local indexing's do
         key = store_key(loaded, info, spec, cache_dtype)
         store = cache.get(key)
         if store is not None and store.array(MOTION_ARRAY) is not None:
