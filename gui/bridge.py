@@ -41,7 +41,7 @@ class SessionSignals(QObject):
     suggestions = Signal()
     modelError = Signal(str)
     message = Signal(str, str)
-    job = Signal(object, str)
+    job = Signal(object, str, object)
     adapter = Signal(object)
 
     def __init__(self, session, parent=None):

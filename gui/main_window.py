@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         s.suggestions.connect(self._suggestions_changed)
         s.modelError.connect(self._model_error)
         s.message.connect(self.status.show_message)
-        s.job.connect(lambda job, label: self.status.show_jobs(self.session.jobs(), job, label))
+        s.job.connect(lambda job, label, p: self.status.show_jobs(self.session.jobs(), job, label, p))
         s.adapter.connect(lambda v: self._adapters_changed())
         for signal, handler in self._view_links():
             signal.connect(handler)

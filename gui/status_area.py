@@ -64,12 +64,17 @@ class StatusArea(QWidget):
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 
-    def show_jobs(self, tracked: list, job=None, label: str = "") -> None:
-        """``tracked``: Session.Tracked entries, running first; ``job``, ``label``: the job whose
-        event this is (a job warming the model up is shown even when it is not tracked)."""
+    def show_jobs(self, tracked: list, job=None, label: str = "", progress=None) -> None:
+        """``tracked``: Session.Tracked entries, running first; ``job``, ``label``, ``progress``: the
+        job whose event this is and its progress at that event (a job warming the model up is shown
+        even when it is not tracked)."""
+        def progress_of(t):
+            return progress if t.job is job and progress is not None else t.job.progress
+
         # indexing and file work, and any job while the model warms up (its first use takes a while)
         def warming(t) -> bool:
-            return t.job.progress is not None and t.job.progress.task in WARMUP_TASKS
+            p = progress_of(t)
+            return p is not None and p.task in WARMUP_TASKS
 
         if job is not None and not job.finished and all(t.job is not job for t in tracked):
             tracked = [SimpleNamespace(job=job, label=label, kind="model"), *tracked]
@@ -83,7 +88,7 @@ class StatusArea(QWidget):
         t = next((t for t in visible if warming(t)), None) or next(
             (t for t in visible if t.job.status == "running"), visible[0])
         more = f"  (+{len(visible) - 1} queued)" if len(visible) > 1 else ""
-        p = t.job.progress
+        p = progress_of(t)
         self.work.setText((describe(p) if p is not None else t.label + " …") + more)
         self.bar.show()
         self.cancel.show()

@@ -161,7 +161,8 @@ class SessionBase:
                 if current():
                     if on_progress:
                         on_progress(job, p)
-                    self.events.emit("job", job, label)
+                    # this step, not whatever the worker has moved on to by now: every step is shown
+                    self.events.emit("job", job, label, p)
             self.post(deliver)
 
         def done(job):
@@ -176,7 +177,7 @@ class SessionBase:
                         self._model_ok()
                     if on_done:
                         on_done(job)
-                self.events.emit("job", job, label)
+                self.events.emit("job", job, label, job.progress)
             self.post(deliver)
 
         job = queue.submit(fn, *args, name=label, key=key, on_progress=progress, on_done=done, **kw)
@@ -184,7 +185,7 @@ class SessionBase:
             self.tracked[job.id] = Tracked(job, label, kind)
             if scope is not None and queue is self.service:
                 scope.model_jobs.add(job.id)
-        self.events.emit("job", job, label)
+        self.events.emit("job", job, label, job.progress)
         return job
 
     def _job_failed(self, job: Job, label: str) -> None:
