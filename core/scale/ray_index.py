@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 SEGMENT_WINDOWS = 64  # about a minute of video at the default stride: a decode task's work
 
 
+# Ray's switch between "a cluster of machines" (bind every interface) and "this machine only"
+# (bind loopback); despite its name it applies on Linux too.
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
 class ClusterError(EthoscoutError):
     pass
 
@@ -45,6 +50,11 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     """Ray, connected: to ``address`` ("auto": the cluster this machine belongs to,
     "ray://host:10001": a remote one), else a private single-machine Ray on 127.0.0.1.
     A Ray already initialised in this process is used as it is."""
+    loopback = not address or address.split("://")[-1].split(":")[0] in ("127.0.0.1", "localhost")
+    if loopback:
+        # Otherwise Ray's processes listen on every interface and name this machine by its network
+        # address; a single-machine cluster stays on 127.0.0.1 (read when Ray is imported).
+        os.environ.setdefault(LOOPBACK_ONLY, "0")
     try:
         import ray
     except ImportError:
@@ -54,7 +64,6 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reports leave the machine
     try:
         if address:
-            loopback = address.split("://")[-1].split(":")[0] in ("127.0.0.1", "localhost")
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
                      **({"_node_ip_address": "127.0.0.1"} if loopback else {}))
         else:

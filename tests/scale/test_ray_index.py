@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # the test cluster listens on 127.0.0.1 only
 pytest.importorskip("ray.data", reason="ray is not installed (pip install -e \".[ray]\")")
 
 from ethoscout.core.data.project import Project  # noqa: E402
@@ -132,3 +133,17 @@ def test_killed_driver_resumes(cluster, tmp_path, tiny_model_dir, tiny_model):
     assert resumed and resumed[0] >= written  # the killed run's segments were kept
     [ref] = index_videos(tmp_path / "local", [video], model=tiny_model, **SMALL)
     assert_same_stores([result], {ref.path: ref.store})
+
+
+def test_cluster_listens_on_loopback_only(cluster):
+    import psutil
+    import ray
+
+    @ray.remote
+    def where():
+        return ray.util.get_node_ip_address()
+
+    assert ray.get(where.remote()) == "127.0.0.1"
+    ours = {p.pid for p in our_workers("")} | {ray._private.worker._global_node.all_processes["raylet"][0].process.pid}
+    bound = {c.laddr.ip for c in psutil.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.pid in ours}
+    assert bound and bound <= {"127.0.0.1", "::ffff:127.0.0.1"}, bound
