@@ -76,7 +76,8 @@ class StatusArea(QWidget):
             p = progress_of(t)
             return p is not None and p.task in WARMUP_TASKS
 
-        if job is not None and not job.finished and all(t.job is not job for t in tracked):
+        # a step reported by a job that has finished since is still shown: its "done" event follows
+        if job is not None and (progress is not None or not job.finished) and all(t.job is not job for t in tracked):
             tracked = [SimpleNamespace(job=job, label=label, kind="model"), *tracked]
         visible = [t for t in tracked if t.kind in ("index", "io") or warming(t)]
         if not visible:

@@ -18,7 +18,7 @@ adapter version; changes only after it loaded), ``coding`` (state events started
 
 **Collection events** (``session.events.on(topic, fn)``): project · videos ·
 video_status(video_id or None) · behaviors · labels · curves · preview · suggestions ·
-model_error(message; "" when it is over) · message(level, text) · job(job, label, progress at that event) ·
+model_error(message; "" when it is over) · message(level, text) · job(job, label, progress: the step reported, None on submit and finish) ·
 adapter(version) · index_done(video_id) · activity (the current video's motion activity is in
 ``scope.activity``, see ``activity.ActivityMixin``).
 

@@ -177,7 +177,7 @@ class SessionBase:
                         self._model_ok()
                     if on_done:
                         on_done(job)
-                self.events.emit("job", job, label, job.progress)
+                self.events.emit("job", job, label, None)
             self.post(deliver)
 
         job = queue.submit(fn, *args, name=label, key=key, on_progress=progress, on_done=done, **kw)
@@ -185,7 +185,7 @@ class SessionBase:
             self.tracked[job.id] = Tracked(job, label, kind)
             if scope is not None and queue is self.service:
                 scope.model_jobs.add(job.id)
-        self.events.emit("job", job, label, job.progress)
+        self.events.emit("job", job, label, None)
         return job
 
     def _job_failed(self, job: Job, label: str) -> None:

@@ -146,5 +146,5 @@ def test_warmup_shows_in_the_status_bar(qtbot, make_window, project_dir, video_f
     vid = w.session.videos[0]["id"]
     qtbot.waitUntil(lambda: w.session.video_status[vid].state == "indexed", timeout=120000)
     warm = [t for t in shown if t.startswith("warming up")]
-    assert any("loading" in t and "weights" in t for t in warm)
+    assert any("loading" in t and "weights" in t for t in warm), shown
     assert any("exporting the vision tower to ONNX" in t for t in warm)
