@@ -18,6 +18,7 @@ from typing import Callable
 
 import av
 
+from ..video.probe import prime_decoder
 from .errors import ExportError
 from .fileio import as_if_created, remove_stale_temps, write_table
 from .project import Project
@@ -107,6 +108,7 @@ def _cut(source: Path, target: Path, start_s: float, end_s: float, encoder: str,
             frame_time_base = Fraction(1, 1) / rate
             base = stream.start_time or 0
             if stream.time_base:
+                prime_decoder(src, stream)  # before seeking: x264 4:4:4 decodes garbage otherwise
                 src.seek(base + int(start_s / stream.time_base), stream=stream, backward=True)
             count = 0
             for frame in src.decode(stream):

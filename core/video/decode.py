@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from .probe import VideoError, VideoInfo, open_container
+from .probe import VideoError, VideoInfo, open_container, prime_decoder
 from .windows import Windows
 
 FrameFn = Callable[[np.ndarray], np.ndarray]
@@ -45,16 +45,6 @@ def index_frames(frames, info: VideoInfo, start_pts: int, tb: float) -> Iterator
         else:
             i += 1
         yield i, frame
-
-
-def prime_decoder(container, stream) -> None:
-    """Decode the file's first frame before any seek. Some encoders state their version in
-    the first frame only (x264's SEI), and FFmpeg picks its workarounds for that version from
-    it: a decoder that starts at a later keyframe without it can decode garbage."""
-    try:
-        next(container.decode(stream), None)
-    except av.error.FFmpegError:
-        pass  # a damaged start: the seek below is still the best we can do
 
 
 PTS_EXACT_FORMATS = ("mp4", "mov", "matroska")  # demuxers whose packets carry presentation stamps

@@ -70,6 +70,17 @@ def open_container(path: str | os.PathLike):
     return container
 
 
+def prime_decoder(container, stream) -> None:
+    """Decode the file's first frame before any seek. Some encoders state their version in
+    the first frame only (x264's SEI), and FFmpeg picks its workarounds for that version from
+    it: a decoder that starts at a later keyframe without it can decode garbage. Here, next to
+    open_container, because every reader that seeks needs it (decoding, display, clip export)."""
+    try:
+        next(container.decode(stream), None)
+    except av.error.FFmpegError:
+        pass  # a damaged start: the seek after it is still the best we can do
+
+
 def _reason(e: Exception) -> str:
     return (getattr(e, "strerror", None) or str(e)).strip().splitlines()[0]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from .decode import index_frames, prime_decoder
-from .probe import VideoError, VideoInfo, open_container, probe_video
+from .decode import index_frames
+from .probe import VideoError, VideoInfo, open_container, prime_decoder, probe_video
 
 # Decoding forward this many frames is cheaper than a seek plus a GOP's worth of decoding.
 FORWARD_LIMIT = 48

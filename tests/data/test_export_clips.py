@@ -53,3 +53,27 @@ def test_missing_source_video_is_a_clear_error(project, tmp_path, videos):
     moved.unlink()
     with pytest.raises(EthoscoutError, match="c.mp4: video file not found"):
         export_clips(project, tmp_path / "clips", video="c.mp4")
+
+
+def test_clip_from_the_middle_of_an_x264_444_file_is_the_right_picture(project, tmp_path):
+    """x264 4:4:4 (the cockatoo clip): seeking straight to a later keyframe decodes garbage
+    unless the decoder has seen the file's first frame; the exported frames must be those of a
+    full sequential decode (re-encoding loses a grey level or so, garbage ~90)."""
+    import av
+    import numpy as np
+
+    from tests.conftest import shared_video
+
+    source = shared_video("cockatoo_closeup_imageio_14s.mp4")
+    project.add_video(source)
+    project.add_label(source.name, "rear", 7.0, 8.0, "accept")
+    result = export_clips(project, tmp_path / "clips", video=source.name, max_side=None)
+    with av.open(str(result.clips[0])) as c:
+        got = [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+    with av.open(str(source)) as c:
+        s = c.streams.video[0]
+        ref = [f.reformat(format="yuv420p").to_ndarray(format="rgb24") for f in c.decode(s)
+               if 7.0 - 1e-6 <= float((f.pts - (s.start_time or 0)) * s.time_base) < 8.0 - 1e-6]
+    assert len(got) == len(ref) == 20
+    diffs = [np.abs(g.astype(np.int16) - r).mean() for g, r in zip(got, ref)]
+    assert max(diffs) < 4, diffs
