@@ -2,16 +2,20 @@
 
 1. Frame stepping on a 1080p H.264 file with a long GOP (one keyframe every 10 s, B-frames):
    latency from the step request to the frame delivered on the GUI thread, through the real
-   FrameServer (decode thread, latest-wins, back-step cache and idle prefetch). Forward steps,
-   backward steps at key auto-repeat pace (one press every 33 ms) and at a tapping pace
-   (150 ms) after a second's pause, and three steps back right after each of 12 random jumps,
-   p50/p95/max. Goal: p95 <= 50 ms.
+   FrameServer (decode thread, latest-wins, back-step cache filled by a second decoder).
+   Forward steps, backward steps at key auto-repeat pace (one press every 33 ms) and at a
+   tapping pace (150 ms) after a second's pause, three steps back right after each of 12
+   random jumps, and 60 steps back at once from 20 frames after a keyframe (across into the
+   GOP before), p50/p95/max; today's FrameServer (--old, a git revision of gui/frames.py and
+   gui/frame_server.py) next to the working tree's, in alternating rounds. Goal: p95 of a step
+   back <= 50 ms.
 2. Typing a behaviour -> its curve on the timeline, over one hour of windows (3600 cached
    windows, synthetic features, randomly initialised base-sized X-CLIP): the app's whole path
    (Session.set_preview -> model thread -> GUI thread -> timeline row drawn), after the 250 ms
    typing debounce.
 
-    QT_QPA_PLATFORM=offscreen python bench/gui_bench.py [--seconds 20] [--json out.json]
+    QT_QPA_PLATFORM=offscreen python bench/gui_bench.py [--seconds 20] [--rounds 2] [--old REV]
+                                                        [--skip-curve] [--json out.json]
 """
 from __future__ import annotations
 
@@ -37,12 +41,40 @@ def pct(xs, q) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
-def frame_steps(path: Path, steps: int = 90) -> dict:
+KEYFRAME_EVERY = 300  # frames: the generated clip's GOP (10 s at 30 fps)
+CASES = ("forward", "back_repeat_33ms", "back_tap_150ms", "random_seek", "back_right_after_jump",
+         "back_across_gop")
+OLD_FRAMES = "13ded9e"  # gui/frames.py + frame_server.py before the second decoder (issue 14 item 4)
+
+
+def frame_server_at(rev: str | None):
+    """FrameServer class of the working tree (None) or of git revision ``rev`` (its
+    gui/frames.py and gui/frame_server.py loaded as a throwaway package; the rest is today's)."""
+    import importlib
+    import subprocess
+
+    if rev is None:
+        from ethoscout.gui.frame_server import FrameServer
+        return FrameServer
+    name = f"frames_{rev}"
+    if name not in sys.modules:
+        folder = Path(tempfile.mkdtemp(prefix="ethoscout-oldframes-")) / name
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+        for f in ("frames.py", "frame_server.py"):
+            src = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:gui/{f}"], check=True,
+                                 capture_output=True, text=True).stdout
+            (folder / f).write_text(src)
+        sys.path.insert(0, str(folder.parent))
+    return importlib.import_module(f"{name}.frame_server").FrameServer
+
+
+def frame_steps(path: Path, steps: int = 90, server_cls=None) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from ethoscout.core.video.probe import probe_video
-    from ethoscout.gui.frame_server import FrameServer
 
+    FrameServer = server_cls or frame_server_at(None)
     app = QApplication.instance() or QApplication([])
     info = probe_video(path)
     server = FrameServer()
@@ -94,6 +126,14 @@ def frame_steps(path: Path, steps: int = 90) -> dict:
             idle(0.033)
             after_jump.append(show(int(i) - k, back=True))
     results["back_right_after_jump"] = after_jump
+    # stepping back at once from just after a keyframe, across into the GOP before it
+    key = next((i for i in range(info.frame_count // 2, 0, -1) if i % KEYFRAME_EVERY == 0), 0)
+    show(key + 20)
+    across = []
+    for k in range(1, min(60, key + 20) + 1):
+        idle(0.033)
+        across.append(show(key + 20 - k, back=True))
+    results["back_across_gop"] = across
     server.stop()
     return results
 
@@ -189,19 +229,38 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=int, default=20, help="length of the generated 1080p clip")
     ap.add_argument("--steps", type=int, default=90)
     ap.add_argument("--windows", type=int, default=3600)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating old/new rounds of frame steps")
+    ap.add_argument("--old", default=OLD_FRAMES, help="git revision of today's gui/frames.py + frame_server.py")
+    ap.add_argument("--skip-curve", action="store_true", help="frame steps only")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     out = {}
     t = time.perf_counter()
-    path = synthetic_1080p(args.seconds, gop_s=10)
-    print(f"clip: {path} ({time.perf_counter() - t:.0f} s to prepare)")
-    steps = frame_steps(path, args.steps)
-    print(f"\nframe steps on {steps['file']} ({steps['size']}, {steps['frames']} frames, keyframe every 10 s):")
-    print(f"{'case':<22}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
-    for name in ("forward", "back_repeat_33ms", "back_tap_150ms", "random_seek", "back_right_after_jump"):
-        xs = steps[name]
-        print(f"{name:<22}{pct(xs, 50):>9.1f}{pct(xs, 95):>9.1f}{max(xs):>9.1f}")
-        out[name] = {"p50_ms": pct(xs, 50), "p95_ms": pct(xs, 95), "max_ms": max(xs)}
+    path = synthetic_1080p(args.seconds, gop_s=KEYFRAME_EVERY // 30)
+    print(f"clip: {path} ({time.perf_counter() - t:.0f} s to prepare); load average {os.getloadavg()}")
+    servers = {"old": frame_server_at(args.old), "new": frame_server_at(None)}
+    runs: dict[str, dict] = {name: {} for name in servers}
+    for _ in range(args.rounds):
+        for name, cls in servers.items():
+            steps = frame_steps(path, args.steps, cls)
+            for case in CASES:
+                runs[name].setdefault(case, []).extend(steps[case])
+    print(f"\nframe steps on {steps['file']} ({steps['size']}, {steps['frames']} frames, keyframe every "
+          f"10 s), ms, old = FrameServer of {args.old}, new = this tree, {args.rounds} alternating rounds; "
+          f"load average now {os.getloadavg()}:")
+    head = "".join(f"{n + ' ' + q:>10}" for n in servers for q in ("p50", "p95", "max"))
+    print(f"{'case':<22}{head}")
+    for case in CASES:
+        row = ""
+        for name in servers:
+            xs = runs[name][case]
+            row += f"{pct(xs, 50):>10.1f}{pct(xs, 95):>10.1f}{max(xs):>10.1f}"
+            out.setdefault(name, {})[case] = {"p50_ms": pct(xs, 50), "p95_ms": pct(xs, 95), "max_ms": max(xs)}
+        print(f"{case:<22}{row}")
+    if args.skip_curve:
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=1))
+        return 0
     texts = [f"a mouse {verb} near the wall" for verb in
              ("rearing", "grooming", "sniffing", "digging", "walking", "resting", "climbing", "turning")]
     curve = curve_latency(texts, args.windows)

@@ -2,9 +2,10 @@
 
 The GUI asks for frame indices as fast as the user scrubs; the decode thread always takes the
 latest request and drops the ones it had not started, so the window never waits on the
-decoder and never shows frames the user has already moved past. Once the user pauses it
-prefetches the frames before the current one (interrupted by the next request; at once while
-stepping back), so stepping back is a cache hit even in long-GOP files.
+decoder and never shows frames the user has already moved past. A second thread with its own
+decoder on the same file readies the frames before the one just shown, at once (display size,
+and the run before them when near), so stepping back is a cache hit even in long-GOP files,
+right after a jump included, and the serving thread never waits for that work.
 """
 from __future__ import annotations
 
@@ -17,9 +18,7 @@ from PySide6.QtGui import QImage
 
 from ethoscout.core.errors import EthoscoutError
 
-from .frames import DisplayReader
-
-IDLE_S = 0.1  # no request for this long: the user paused; prefetch the frames before (interruptible)
+from .frames import BACK_RUN, BACK_WINDOW, DisplayReader
 
 
 def to_qimage(img: np.ndarray) -> QImage:
@@ -44,34 +43,37 @@ class FrameServer(QObject):
         self._reader_path: str | None = None
         self._stop = False
         self.served = 0
+        self._shown: tuple[DisplayReader, int] | None = None  # the filler readies frames before it
         self._thread = threading.Thread(target=self._run, name="ethoscout-frames", daemon=True)
+        self._filler = threading.Thread(target=self._fill, name="ethoscout-frames-back", daemon=True)
         self._thread.start()
+        self._filler.start()
 
     def open(self, path: str | None, info=None) -> None:
         with self._cond:
             self._path = path
             self._info = info
             self._want = None
-            self._cond.notify()
+            self._cond.notify_all()
 
     def request(self, index: int, stepping_back: bool = False) -> None:
+        """``stepping_back`` is kept for callers; every frame shown readies the ones before."""
         with self._cond:
             self._want = (int(index), stepping_back)
-            self._cond.notify()
+            self._cond.notify_all()
 
     def stop(self, timeout: float = 3.0) -> None:
         with self._cond:
             self._stop = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join(timeout)
+        self._filler.join(timeout)
 
     def _run(self) -> None:
-        idle_from: int | None = None  # last frame served; prefetch before it once idle
-        idle_s = IDLE_S  # 0 while stepping back: the run before is wanted next, start on it now
         while True:
             with self._cond:
                 if not self._stop and self._want is None and self._path == self._reader_path:
-                    self._cond.wait(idle_s if idle_from is not None else None)
+                    self._cond.wait()
                 if self._stop:
                     break
                 path, info = self._path, getattr(self, "_info", None)
@@ -81,26 +83,19 @@ class FrameServer(QObject):
                     self._want = None  # taken; a newer request replaces it while we decode
             try:
                 if switch:
-                    idle_from = None
                     self._switch(path, info)  # the pending request is served next round
                     continue
-                if self._reader is None:
-                    idle_from = None
+                if self._reader is None or want is None:
                     continue
-                if want is None:
-                    if idle_from is not None:  # paused: ready the frames before this one
-                        self._reader.convert_back(idle_from, abort=self._interrupted)
-                        self._reader.prefetch_back(idle_from, abort=self._interrupted)
-                        idle_from = None
-                    continue
-                index, stepping_back = want
-                idle_s = 0.0 if stepping_back else IDLE_S
+                index = want[0]
                 t0 = time.perf_counter()
                 img = self._reader.read(index)  # keeps the run decoded on the way: steps back hit it
                 ms = (time.perf_counter() - t0) * 1000
                 self.served += 1
                 self.frameReady.emit(index, to_qimage(img), ms)
-                idle_from = index
+                with self._cond:
+                    self._shown = (self._reader, index)
+                    self._cond.notify_all()  # the filler starts on the frames before it now
             except EthoscoutError as e:
                 self.failed.emit(str(e))
             except Exception as e:  # never let the decode thread die silently
@@ -108,8 +103,38 @@ class FrameServer(QObject):
         if self._reader is not None:
             self._reader.close()
 
-    def _interrupted(self) -> bool:
-        return self._stop or self._want is not None or self._path != self._reader_path
+    def _fill(self) -> None:
+        """Second thread: ready the frames before the one last shown (display size, the run
+        before them) with its own decoder; a newer frame shown interrupts and restarts it."""
+        owner, filler = None, None
+        while True:
+            with self._cond:
+                while not self._stop and self._shown is None:
+                    self._cond.wait()
+                if self._stop:
+                    break
+                reader, index = self._shown
+                self._shown = None
+            try:
+                if reader is not owner:  # another video (or none): its own decoder on it
+                    if filler is not None:
+                        filler.close()
+                    owner, filler = reader, (reader.sibling() if reader is not None else None)
+                if filler is not None and index is not None:
+                    filler.fill_back(index, abort=lambda: self._moved_on(index))
+            except Exception:  # noqa: BLE001  best effort: the serving thread reports real errors
+                if filler is not None:
+                    filler.close()
+                owner, filler = None, None
+        if filler is not None:
+            filler.close()
+
+    def _moved_on(self, index: int) -> bool:
+        """Stop readying the frames before ``index``: another frame was shown, or one far from
+        it is wanted (a jump; a step back still wants this work finished, it may wait on it)."""
+        want = self._want
+        return (self._stop or self._shown is not None or
+                (want is not None and not index - BACK_RUN - BACK_WINDOW <= want[0] <= index))
 
     def _switch(self, path, info) -> None:
         if self._reader is not None:
@@ -119,3 +144,6 @@ class FrameServer(QObject):
         if path:
             self._reader = DisplayReader(info or path)
             self.opened.emit(self._reader.info)
+        with self._cond:
+            self._shown = (self._reader, None)  # the filler lets go of the last video's file
+            self._cond.notify_all()

@@ -158,12 +158,60 @@ def test_display_reader_keeps_runs_within_its_memory_budget(tmp_path):
     ref = FrameReader(str(clip))
     one = DisplayReader(str(clip)).read(0).nbytes
     r = DisplayReader(str(clip), cache_bytes=12 * one)
-    r.read(59)  # passes 59 frames, keeps the latest that fit
-    assert r._bytes <= 12 * one and r.cached(58) and not r.cached(10)
-    assert r.convert_back(59, count=3) == 3 and r.convert_back(59, count=3) == 0  # idle: scaled now
-    prefetched = r.prefetch_back(50, window=30)  # the run before the kept frames, interruptible
-    assert prefetched and r._bytes <= 12 * one
-    for i in (58, 57):
+    r.read(59)  # passes 59 frames, keeps the ones nearest the playhead that fit
+    assert r.cache.bytes <= 12 * one and r.cached(58) and not r.cached(10)
+    assert r.convert_back(59, count=3) == 3 and r.convert_back(59, count=3) == 0  # scaled now
+    assert all(r.cache.converted(i) for i in (58, 57, 56))
+    r.read(40)  # a jump back: the frames around the new playhead push out the far ones
+    assert r.cache.bytes <= 12 * one and r.cached(39) and not r.cached(58)
+    for i in (39, 38):
         np.testing.assert_array_equal(r.read(i), ref.read(i))
     r.close()
     ref.close()
+
+
+def wide_long_gop(path):
+    """Wider than the display size (scaled on the way), two GOPs: keyframes at 0 and 30."""
+    return write_long_gop(path, frames=60, size=(1408, 96), gop=30)
+
+
+def test_step_back_right_after_a_jump_is_served_from_the_cache(qtbot, tmp_path):
+    """Through the real frame server: the second decoder readies the frames before the one
+    shown at once (display size; the previous GOP when near its start), so steps back after a
+    jump decode nothing, and each frame shown is exactly that frame index."""
+    from ethoscout.gui.frame_server import FrameServer
+
+    clip = wide_long_gop(tmp_path / "wide.mp4")
+    exact = {}
+    with DisplayReader(str(clip)) as fresh:
+        assert fresh.size == (1280, 88)
+        for i in range(60):
+            with DisplayReader(str(clip)) as one:  # a fresh exact decode of each frame index
+                exact[i] = one.read(i, keep_run=False)
+    server = FrameServer()
+    got = {}
+    server.frameReady.connect(lambda i, img, ms: got.__setitem__(i, qimage_array(img)))
+    server.open(str(clip))
+
+    def show(i, back=False):
+        got.pop(i, None)
+        server.request(i, back)
+        qtbot.waitUntil(lambda: i in got, timeout=10000)
+        np.testing.assert_array_equal(got[i], exact[i])
+
+    try:
+        show(50)  # a jump into the second GOP
+        cache = server._reader.cache
+        qtbot.waitUntil(lambda: all(cache.converted(i) for i in range(42, 50)), timeout=10000)
+        misses = server._reader.misses
+        for i in range(49, 40, -1):
+            show(i, back=True)
+        assert server._reader.misses == misses
+        show(33)  # a jump just after a keyframe: the GOP before is decoded in the background
+        qtbot.waitUntil(lambda: all(i in cache for i in range(20, 33)), timeout=10000)
+        misses = server._reader.misses
+        for i in range(32, 20, -1):  # across the keyframe at 30 into the previous GOP
+            show(i, back=True)
+        assert server._reader.misses == misses
+    finally:
+        server.stop()
