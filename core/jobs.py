@@ -16,7 +16,8 @@ thread) into signals delivered on the GUI thread, and the same service drives sc
   is only ever touched on one thread. The model loads lazily, on the first job that needs it,
   and reloads when ``configure`` changes the checkpoint or device.
 - Job functions the desktop app uses (indexing one video, scoring behaviours across the
-  project's indexed videos, cache status) are at the bottom; each is cancellable and chunked.
+  project's indexed videos, the typed text's curve step by step, cache status) are at the
+  bottom; each is cancellable and chunked.
 
 Everything long reports ``Progress`` (count, total, rate, ETA) and checks its cancel token.
 """
@@ -27,7 +28,7 @@ import itertools
 import logging
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -553,6 +554,58 @@ def score_job(ctx: ModelContext, project_folder: str, queries: dict, spec: dict 
     return out
 
 
+@dataclass
+class PreviewProgress(Progress):
+    """A preview's step: the typed text's curve so far (``done`` of ``total`` windows exact)."""
+
+    curve: CurveData | None = None
+    exact: np.ndarray | None = None  # (N,) bool: which windows carry their final score
+
+
+def visible_rows(starts: np.ndarray, ends: np.ndarray, visible: tuple[float, float] | None) -> tuple[int, int] | None:
+    """Rows (start, stop) of the windows overlapping the time range ``visible`` (s); None for
+    no range or no window in it."""
+    if visible is None:
+        return None
+    a, b = sorted(visible)
+    lo = int(np.searchsorted(np.asarray(ends), a, side="right"))
+    hi = int(np.searchsorted(np.asarray(starts), b, side="left"))
+    return (lo, hi) if lo < hi else None
+
+
+@job_priority(PRIORITY_INTERACTIVE)
+def preview_job(ctx: ModelContext, project_folder: str, text: str, video: str, spec: dict | None = None,
+                visible: tuple[float, float] | None = None, **tuning) -> CurveData | None:
+    """Score typed text on one indexed video (fingerprint ``video``), progressively: an
+    approximate curve over every window first, then refinements, the windows in ``visible``
+    (s) first. Each step is reported as a ``PreviewProgress``; the result, the last step, is
+    exact: score_job's curve for this text. None when the video is not indexed. ``tuning``
+    (anchors, chunk) goes to progressive_query."""
+    from .engine import indexed_stores
+    from .model.first_curve import progressive_query
+
+    text = text.strip()
+    if not text:
+        raise EthoscoutError("describe the behaviour in words")
+    scorer = ctx.scorer()
+    stores = [s for s in indexed_stores(project_folder, ctx.model(), window_spec(ctx, spec))
+              if s.meta["video_fingerprint"] == video]
+    if not stores:
+        return None
+    store = stores[0]
+    step = PreviewProgress("scoring typed text", total=len(store), item=store.meta.get("video_name", ""))
+    curve = None
+    for part in progressive_query(scorer, store, [text], first=visible_rows(store.starts, store.ends, visible),
+                                  **tuning):
+        ctx.check()  # a newer text cancelled this one: report nothing more
+        curve = CurveData(video, store.video_path, store.starts, store.ends,
+                          np.asarray(part.scores, np.float32), [text])
+        # a new object per step: the listener may read it later, on another thread
+        step = replace(step, done=int(part.exact.sum()), curve=curve, exact=part.exact.copy())
+        ctx.report(step)
+    return curve
+
+
 @job_priority(PRIORITY_SCORE)
 def warm_scorer_job(ctx: ModelContext, project_folder: str, spec: dict | None = None,
                     videos: list[str] | None = None) -> int:
@@ -587,6 +640,6 @@ def reset_scorer_job(ctx: ModelContext) -> None:
 
 __all__ = ["Job", "JobContext", "JobQueue", "ModelConfig", "ModelContext", "ModelService",
            "PRIORITY_INTERACTIVE", "PRIORITY_SCORE", "PRIORITY_BACKGROUND", "job_priority",
-           "CurveData", "index_video_job", "cache_status_job", "score_job", "warm_scorer_job",
-           "reset_scorer_job",
+           "CurveData", "PreviewProgress", "index_video_job", "cache_status_job", "score_job", "preview_job",
+           "warm_scorer_job", "reset_scorer_job", "visible_rows",
            "QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED", "FINISHED"]

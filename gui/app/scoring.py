@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ethoscout.core.jobs import DONE, Job, score_job
+from ethoscout.core.jobs import DONE, Job, preview_job
 from ethoscout.core.learn.instant import fused_score_job
 
 from .base import SessionBase
 from .state import Curve, VideoStatus
-
-PREVIEW = "__preview__"
 
 
 def _curve(data, col: int) -> Curve:
@@ -17,6 +15,9 @@ def _curve(data, col: int) -> Curve:
 
 
 class ScoringMixin(SessionBase):
+    # progressive_query's anchors/chunk for the typed text's curve; None: its defaults (tests
+    # set a few windows per step so that a short clip still shows several steps)
+    preview_tuning: dict | None = None
 
     def _indexed_fingerprints(self) -> dict[str, int]:
         return {v["fingerprint"]: v["id"] for v in self.videos
@@ -61,9 +62,12 @@ class ScoringMixin(SessionBase):
         return self.scope.components.get(video_id, {}).get(behavior_id, {})
 
     def set_preview(self, text: str) -> Job | None:
-        """Score typed text on the current video (the caller debounces keystrokes)."""
+        """Score typed text on the current video (the caller debounces keystrokes). The curve
+        shows at once approximately (the visible range refined first) and is refined in place
+        until exact; a newer text cancels this one, whose late steps are then dropped."""
         self.preview_text = text
         text = " ".join(text.split())
+        seq = self._supersede_preview()
         v = self.current_video
         if not text or self.scope is None or v is None or \
                 self.video_status.get(v["id"], VideoStatus()).state != "indexed":
@@ -71,23 +75,33 @@ class ScoringMixin(SessionBase):
                 self.preview.clear()
             self.events.emit("preview")
             return None
+        vid = v["id"]
 
-        def done(job):
-            if job.status != DONE or self.preview_text.split() != text.split():
+        def show(data) -> None:
+            # only the latest request's steps, and only while its text is still the one typed
+            if data is None or seq != self._preview_seq or self.preview_text.split() != text.split():
                 return
             self.preview.clear()
-            fps = {x["fingerprint"]: x["id"] for x in self.videos}
-            for fp, data in job.result.items():
-                if fp in fps:
-                    self.preview[fps[fp]] = _curve(data, 0)
+            self.preview[vid] = _curve(data, 0)
             self.events.emit("preview")
 
-        return self._submit(self.service, score_job, self.scope.folder, {PREVIEW: [text]}, self.prefs.spec(),
-                            [v["fingerprint"]], label="scoring typed text", kind="preview",
-                            on_done=done, key="preview")
+        def step(job, p):  # the last step is the exact curve; warm-up steps carry none
+            show(getattr(p, "curve", None))
+
+        return self._submit(self.service, preview_job, self.scope.folder, text, v["fingerprint"],
+                            self.prefs.spec(), self.view.visible, **(self.preview_tuning or {}),
+                            label="scoring typed text", kind="preview", on_progress=step, key="preview")
+
+    def _supersede_preview(self) -> int:
+        """Stop the typed-text requests made so far (queued or running) and return the number
+        of the next one: curves of older requests are no longer shown."""
+        self._preview_seq += 1
+        self.service.cancel_where(lambda job: job.key == "preview")
+        return self._preview_seq
 
     def clear_preview(self) -> None:
         self.preview_text = ""
+        self._supersede_preview()
         if self.preview:
             self.preview.clear()
         self.events.emit("preview")
