@@ -43,6 +43,7 @@ class SessionSignals(QObject):
     message = Signal(str, str)
     job = Signal(object, str, object)
     adapter = Signal(object)
+    writes = Signal()
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -60,3 +61,4 @@ class SessionSignals(QObject):
         ev.on("message", self.message.emit)
         ev.on("job", self.job.emit)
         ev.on("adapter", self.adapter.emit)
+        ev.on("writes", self.writes.emit)

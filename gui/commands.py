@@ -54,7 +54,7 @@ class Command:
 class NewProject(Command):
     folder: str | None = None
     name = "New project"
-    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model")
+    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model", "writes")
 
     def ask(self, session, dialogs):
         if self.folder is None:
@@ -69,7 +69,7 @@ class NewProject(Command):
 class OpenProject(Command):
     folder: str | None = None
     name = "Open project"
-    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model")
+    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model", "writes")
 
     def ask(self, session, dialogs):
         if self.folder is None:
@@ -83,7 +83,7 @@ class OpenProject(Command):
 @dataclass
 class CloseProject(Command):
     name = "Close project"
-    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.coding")
+    changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.coding", "writes")
 
     def do(self, session):
         session.close_project()
@@ -183,7 +183,7 @@ class MarkBout(Command):
     start_s: float = 0.0
     end_s: float = 0.0
     name = "Mark bout"
-    changes = ("labels",)
+    changes = ("labels", "writes")
 
     def do(self, session):
         return session.add_manual_label(self.video_id, self.behavior_id, self.start_s, self.end_s)
@@ -233,7 +233,7 @@ class Code(Command):
     time_s: float = 0.0
     modifiers: dict | None = None  # asked for when the event starts (behaviours with modifier sets)
     name = "Code by key"
-    changes = ("labels", "view.coding")
+    changes = ("labels", "view.coding", "writes")
 
     def ask(self, session, dialogs):
         b = session.behavior(self.behavior_id)
@@ -271,7 +271,7 @@ class Answer(Command):
 
     verdict: str = "accept"
     name = "Answer suggestion"
-    changes = ("labels", "suggestions", "view.clip", "view.video_id", "view.visible", "view.behavior_id")
+    changes = ("labels", "suggestions", "view.clip", "view.video_id", "view.visible", "view.behavior_id", "writes")
 
     def do(self, session):
         return session.answer(self.verdict)
@@ -280,23 +280,19 @@ class Answer(Command):
 @dataclass
 class Undo(Command):
     name = "Undo"
-    changes = ("behaviors", "labels", "videos", "suggestions", "view.clip", "view.behavior_id")
+    changes = ("behaviors", "labels", "videos", "suggestions", "view.clip", "view.behavior_id", "writes")
 
     def do(self, session):
-        what = session.undo()
-        session.message("info", f"undid: {what}" if what else "nothing to undo")
-        return what
+        return session.undo()  # queued after the changes made before it; its message says what
 
 
 @dataclass
 class Redo(Command):
     name = "Redo"
-    changes = ("behaviors", "labels", "videos", "suggestions", "view.clip", "view.behavior_id")
+    changes = ("behaviors", "labels", "videos", "suggestions", "view.clip", "view.behavior_id", "writes")
 
     def do(self, session):
-        what = session.redo()
-        session.message("info", f"redid: {what}" if what else "nothing to redo")
-        return what
+        return session.redo()  # queued after the changes made before it; its message says what
 
 
 @dataclass

@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         s.message.connect(self.status.show_message)
         s.job.connect(lambda job, label, p: self.status.show_jobs(self.session.jobs(), job, label, p))
         s.adapter.connect(lambda v: self._adapters_changed())
+        s.writes.connect(self._writes_changed)
         for signal, handler in self._view_links():
             signal.connect(handler)
 
@@ -328,6 +329,12 @@ class MainWindow(QMainWindow):
         self.actions_["undo"].setEnabled(s.project.can_undo())
         self.actions_["redo"].setEnabled(s.project.can_redo())
 
+    def _writes_changed(self) -> None:
+        s = self.session
+        self.status.show_writes(s.write_wait, len(s.pending_writes))
+        if s.pending_writes:  # an undo pressed now takes back the change just made
+            self.actions_["undo"].setEnabled(True)
+
     def _curves_changed(self) -> None:
         vid = self.session.view.video_id
         self.timeline.set_curves(self.session.curves.get(vid, {}) if vid is not None else {})
@@ -392,8 +399,8 @@ class MainWindow(QMainWindow):
     # ---- user actions ----------------------------------------------------------------------
 
     def answer(self, verdict: str) -> None:
-        """A / R / S: the clip on screen is answered (committed before the next one plays);
-        with none on screen, the next clip is shown and nothing is stored."""
+        """A / R / S: the clip on screen is answered (queued for the database in order, so the
+        next one plays at once); with none on screen, the next clip is shown and nothing is stored."""
         s = self.session
         clip = s.view.clip
         if clip is None and s.next_clip() is None:
@@ -431,10 +438,9 @@ class MainWindow(QMainWindow):
         a, b = max(0.0, a), min(d, b)
         if b - a < 0.02:
             return
-        lid = self.run(C.MarkBout(vid, bid, a, b))
-        if lid is not None:
-            lab = self.session.project.label(lid)
-            self.status.show_message("info", f"marked {lab['behavior']} {lab['start_s']:.3f}–{lab['end_s']:.3f} s")
+        pending = self.run(C.MarkBout(vid, bid, a, b))
+        if pending is not None:
+            self._said_stored("marked", bid, pending)
 
     def _move_bout(self, label_id: int, a: float, b: float) -> None:
         ok, _ = self.try_run(C.MoveBout(label_id, a, b))
@@ -462,11 +468,15 @@ class MainWindow(QMainWindow):
         if self.player.info is None:
             self.status.show_message("info", "no video on screen to code")
             return
-        lid = self.run(C.Code(behavior_id, self.player.time_s))
-        if lid is not None:
-            lab = self.session.project.label(lid)
-            self.status.show_message("info", f"coded {lab['behavior']} {lab['start_s']:.3f}–{lab['end_s']:.3f} s "
-                                             "(Ctrl+Z undoes)")
+        pending = self.run(C.Code(behavior_id, self.player.time_s))
+        if pending is not None:
+            self._said_stored("coded", behavior_id, pending)
+
+    def _said_stored(self, verb: str, behavior_id: int, pending) -> None:
+        """A bout queued for the database: its frame-snapped times, as they are stored."""
+        a, b = pending.times
+        self.status.show_message("info", f"{verb} {self.session.behavior(behavior_id)['name']} "
+                                         f"{a:.3f}–{b:.3f} s (Ctrl+Z undoes)")
 
     def _edit_label(self, label_id: int, field: str, value) -> None:
         ok, _ = self.try_run(C.EditLabel(label_id, {field: value}))
@@ -493,6 +503,10 @@ class MainWindow(QMainWindow):
         self.session.clear_preview()
 
     def close_project(self) -> None:
+        n = len(self.session.pending_writes)
+        if n:  # closing stores them first (seconds at most, unless another process writes)
+            self.status.show_message("info", f"saving {n} queued change{'s' if n != 1 else ''} before closing…")
+            self.status.repaint()
         self.run(C.CloseProject())
         self.refresh_all()
 
@@ -503,6 +517,7 @@ class MainWindow(QMainWindow):
         if self.runner.running:
             self.status.show_message("info", "a training run is already going")
             return
+        s.settle_writes()  # the run learns from the answers just given
         if not s.project.labels():
             self.status.show_message("error", "nothing to learn from yet: accept or reject some suggestions first")
             return

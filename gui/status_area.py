@@ -1,5 +1,5 @@
 """The status bar: what is running (count, rate, ETA) with a progress bar and a Cancel button,
-and the last message."""
+the last message, and why the changes just made are not stored yet (another process writes)."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -40,6 +40,9 @@ class StatusArea(QWidget):
         self.message = QLabel("", self)
         self.message.setObjectName("statusMessage")
         lay.addWidget(self.message, 1)
+        self.waiting = QLabel("", self)
+        self.waiting.setObjectName("statusWaiting")
+        lay.addWidget(self.waiting)
         self.work = QLabel("", self)
         lay.addWidget(self.work)
         self.bar = QProgressBar(self)
@@ -51,6 +54,7 @@ class StatusArea(QWidget):
         self.cancel.clicked.connect(self.cancelRequested.emit)
         lay.addWidget(self.cancel)
         self.show_jobs([])
+        self.show_writes("", 0)
 
     level = ""
     text_shown = ""
@@ -63,6 +67,15 @@ class StatusArea(QWidget):
         self.message.setToolTip(text)
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
+
+    def show_writes(self, wait: str, queued: int) -> None:
+        """``wait``: why the queued changes are not stored yet ("" hides this); ``queued``: how
+        many there are (they are stored in order once the other process lets go)."""
+        self.waiting.setVisible(bool(wait))
+        if wait:
+            self.waiting.setText(f"{wait} {queued} change{'s' if queued != 1 else ''} queued")
+            self.waiting.setToolTip("Your answers are queued and are saved, in the order given, as soon "
+                                    "as the other process lets go of the project database.")
 
     def show_jobs(self, tracked: list, job=None, label: str = "", progress=None) -> None:
         """``tracked``: Session.Tracked entries, running first; ``job``, ``label``, ``progress``: the

@@ -20,7 +20,8 @@ adapter version; changes only after it loaded), ``coding`` (state events started
 video_status(video_id or None) · behaviors · labels · curves · preview · suggestions ·
 model_error(message; "" when it is over) · message(level, text) · job(job, label, progress: the step reported, None on submit and finish) ·
 adapter(version) · index_done(video_id) · activity (the current video's motion activity is in
-``scope.activity``, see ``activity.ActivityMixin``).
+``scope.activity``, see ``activity.ActivityMixin``) · writes (the queued changes,
+``session.pending_writes``, or why they wait, ``session.write_wait``, changed; see ``writes``).
 
 **The project scope** (``session.scope``, ``scope.ProjectScope``): the open ``Project``, its own
 I/O queue, videos, behaviours, indexing status, curves, preview, ranked suggestions. It is
@@ -36,7 +37,8 @@ rows, analysis panels) should submit through it, or listen to ``job`` events.
 **Actions** (mixins, one file per responsibility): ``lifecycle`` (open/close, add_videos, index,
 cache status, apply_prefs, cancel_all, shutdown), ``scoring`` (refresh_scores, set_preview),
 ``review`` (show_video, set_visible, follow, answer, next_suggestion, choose_suggestion,
-behaviours, labels with frame snapping, ``code`` for coding by key, undo/redo), ``models``
+behaviours, labels with frame snapping, ``code`` for coding by key), ``writes`` (answers, bouts,
+undo/redo queued in order on the project's I/O queue), ``models``
 (use_adapter, switch_model: all or nothing), ``activity`` (refresh_activity, activity_hint).
 """
 from __future__ import annotations

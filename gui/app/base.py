@@ -172,7 +172,7 @@ class SessionBase:
                 if scope is not None:
                     scope.model_jobs.discard(job.id)
                 if current():
-                    if job.status == FAILED:
+                    if job.status == FAILED and kind != "write":  # a write says itself what was lost
                         self._job_failed(job, label)
                     elif kind in ("index", "score", "preview", "status", "model") and job.status == "done":
                         self._model_ok()

@@ -11,7 +11,7 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 TOPICS = ("project", "videos", "video_status", "behaviors", "labels", "curves", "preview", "suggestions",
-          "model_error", "message", "job", "adapter", "index_done", "activity")
+          "model_error", "message", "job", "adapter", "index_done", "activity", "writes")
 
 
 class Events:

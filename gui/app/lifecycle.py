@@ -28,6 +28,7 @@ class LifecycleMixin(SessionBase):
     def _set_project(self, project: Project) -> Project:
         self.close_project()
         self.scope = ProjectScope(project)
+        self._watch_waits(self.scope)
         model = project.get_setting("model")
         if model:
             self.prefs = replace(self.prefs, model=model)
@@ -52,8 +53,9 @@ class LifecycleMixin(SessionBase):
         return project
 
     def close_project(self) -> None:
-        """Tear the project's scope down as a unit: its jobs cancelled, its I/O finished, its
-        database closed; views are told through the cleared view state and ``project``."""
+        """Tear the project's scope down as a unit: its jobs cancelled, its queued changes
+        stored, its I/O finished, its database closed; views are told through the cleared view
+        state and ``project``. A queued change that could not be stored is named in a message."""
         scope, self.scope = self.scope, None
         self.preview_text = ""
         self.view.clip = None
@@ -67,6 +69,9 @@ class LifecycleMixin(SessionBase):
         if scope is not None:
             scope.close(self.service)
             self.tracked = {k: t for k, t in self.tracked.items() if not t.job.finished}
+            self._report_unsaved(scope)
+            if scope.writes or scope.write_wait:
+                self.events.emit("writes")  # the status bar's "waiting for …" ends with the project
 
     def reload(self) -> None:
         p = self._need_project()
@@ -94,6 +99,7 @@ class LifecycleMixin(SessionBase):
             added, errors = [], []
             for p in paths:
                 ctx.check()
+                ctx.yield_to_urgent()  # answers given meanwhile are stored first
                 try:
                     added.append(project.add_video(p))
                 except EthoscoutError as e:
@@ -243,8 +249,9 @@ class LifecycleMixin(SessionBase):
         """Cancel this session's work; returns how many jobs were asked to stop."""
         n = len(self.running_work())
         self.service.cancel_all()
-        if self.scope is not None:
-            self.scope.io.cancel_all()
+        if self.scope is not None:  # changes the user made are not work to stop: they land
+            changes = [w.job for w in self.scope.writes]
+            self.scope.io.cancel_where(lambda job: job not in changes)
         return n
 
     # ---- exports ---------------------------------------------------------------------------
@@ -265,6 +272,7 @@ class LifecycleMixin(SessionBase):
                 def report(done, total):
                     prog.done, prog.total = done, total
                     ctx.report(prog)
+                    ctx.yield_to_urgent()  # between clips: answers given meanwhile are stored first
                 return export_clips(project, out, progress=report, cancel=lambda: ctx.cancel.cancelled)
             return export(project, fmt, out)
 
@@ -317,7 +325,8 @@ class LifecycleMixin(SessionBase):
         ok_model = self.service.shutdown(timeout)
         ok_scope = True
         if self.scope is not None:
-            ok_scope = self.scope.close(self.service, timeout)
-            self.scope = None
+            scope, self.scope = self.scope, None
+            ok_scope = scope.close(self.service, timeout)
+            self._report_unsaved(scope)
         ok_io = self.io.shutdown(timeout)
         return ok_model and ok_io and ok_scope

@@ -6,7 +6,10 @@ Invariants kept here (and nowhere else):
 - the visible range lies inside the current video and contains the clip under review;
 - an answer is stored for exactly the clip under review; with none on screen, A / R / S / N
   show the next clip and store nothing;
-- stored times are those of frames (the frame on screen at a time, by presentation timestamp).
+- stored times are those of frames (the frame on screen at a time, by presentation timestamp);
+- answers, coded bouts, marked bouts, undo and redo are queued in order (``writes``): what they
+  store is captured when the key is pressed and the next clip shows at once; the session's
+  other writes wait for the queued ones first.
 """
 from __future__ import annotations
 
@@ -14,15 +17,16 @@ from argparse import ArgumentTypeError
 
 from ethoscout.core import options
 from ethoscout.core.data.errors import ProjectError
+from ethoscout.core.data.project import describe_bout
 
-from .base import SessionBase
 from .suggestions import Suggestion, suggest_clips
+from .writes import PendingWrite, WritesMixin
 
 ANSWERS = ("accept", "reject", "skip")
 MIN_VISIBLE_S = 0.05
 
 
-class ReviewMixin(SessionBase):
+class ReviewMixin(WritesMixin):
 
     # ---- what is on screen -----------------------------------------------------------------
 
@@ -121,9 +125,15 @@ class ReviewMixin(SessionBase):
                       for b, c in per.items() if b == bid}
             videos = {v["id"]: v for v in self.videos}
             clip = self.view.clip
-            skip = set(self.skipped) | ({clip.key()} if clip is not None else set())
-            self.scope.suggestions = suggest_clips(curves, bid, self.project.labels(behavior=bid), videos,
-                                                   skip=skip)
+            answered = {w.clip_key for w in self.pending_writes if w.clip_key is not None}
+            skip = set(self.skipped) | answered | ({clip.key()} if clip is not None else set())
+            try:
+                labels = self.project.labels(behavior=bid)
+            except ProjectError:
+                if any(b["id"] == bid for b in self.project.behaviors()):
+                    raise
+                labels = None  # deleted by an undo whose landing refreshes everything next
+            self.scope.suggestions = [] if labels is None else suggest_clips(curves, bid, labels, videos, skip=skip)
         self.events.emit("suggestions")
         return self.suggestions
 
@@ -135,9 +145,9 @@ class ReviewMixin(SessionBase):
             self.refresh_suggestions()
 
     def answer(self, verdict: str) -> Suggestion | None:
-        """Accept, reject or skip the clip under review (committed before this returns), then
-        show the next clip. With no clip under review, show one and store nothing. Returns the
-        clip now under review."""
+        """Accept, reject or skip the clip under review (queued for the database, in order),
+        then show the next clip at once. With no clip under review, show one and store nothing.
+        Returns the clip now under review."""
         if verdict not in ANSWERS:
             raise ValueError(f"answer must be one of {ANSWERS}")
         clip = self.view.clip
@@ -146,19 +156,25 @@ class ReviewMixin(SessionBase):
         if verdict == "skip":
             self.skipped.add(clip.key())
         else:
-            self._need_project().add_label(clip.video_id, clip.behavior_id, clip.start_s, clip.end_s, verdict,
-                                           source="suggestion", score=clip.score,
-                                           adapter_version=self.view.model.adapter_version if self.view.model else None,
-                                           model_id=self.prefs.model, subject=self.view.subject_id)
+            self._queue_answer(clip, verdict)
         self.scope.suggestions = [s for s in self.suggestions if s.key() != clip.key()]
         self.view.clip = None
-        if verdict != "skip":
-            self.events.emit("labels")
-            self.refresh_suggestions()
-            self.refresh_scores()  # heads refit on the new answer; curves and suggestions follow
-        else:
-            self.events.emit("suggestions")
+        self.events.emit("suggestions")
         return self.review(self.next_clip())
+
+    def _queue_answer(self, clip: Suggestion, verdict: str) -> PendingWrite:
+        """Store ``verdict`` for ``clip`` with what is true now (model, adapter, subject)."""
+        adapter = self.view.model.adapter_version if self.view.model else None
+        model_id, subject = self.prefs.model, self.view.subject_id
+
+        def write(project):
+            return project.add_label(clip.video_id, clip.behavior_id, clip.start_s, clip.end_s, verdict,
+                                     source="suggestion", score=clip.score, adapter_version=adapter,
+                                     model_id=model_id, subject=subject)
+
+        what = describe_bout(verdict, self.behavior(clip.behavior_id)["name"], clip.start_s, clip.end_s)
+        # heads refit on the new answer; curves and suggestions follow
+        return self._queue_write(what, write, ("labels", "suggestions", "scores"), clip_key=clip.key())
 
     def next_suggestion(self) -> Suggestion | None:
         """Show the next clip without answering this one (it goes to the back of the list)."""
@@ -217,7 +233,7 @@ class ReviewMixin(SessionBase):
             raise ProjectError("ethoscout", "describe the behaviour in words, e.g. \"mouse rearing against the wall\"")
         name = self._check_name(name)
         key = self._check_key(key)
-        b = self._need_project().add_behavior(name, prompts=prompts or [name], key=key, colour=colour, kind=kind)
+        b = self._settled().add_behavior(name, prompts=prompts or [name], key=key, colour=colour, kind=kind)
         self.scope.behaviors = self.project.behaviors()
         self.events.emit("behaviors")
         if self.preview_text and " ".join(self.preview_text.split()) == name:
@@ -243,7 +259,7 @@ class ReviewMixin(SessionBase):
                 fields["modifiers"] = sets_from_text(fields["modifiers"])
             except ModifierError as e:
                 raise ProjectError("modifiers", str(e)) from None
-        b = self._need_project().update_behavior(behavior_id, **fields)
+        b = self._settled().update_behavior(behavior_id, **fields)
         self.scope.behaviors = self.project.behaviors()
         self.events.emit("behaviors")
         if b["prompts"] != old["prompts"]:
@@ -252,7 +268,7 @@ class ReviewMixin(SessionBase):
         return b
 
     def delete_behavior(self, behavior_id: int) -> int:
-        n = self._need_project().delete_behavior(behavior_id)
+        n = self._settled().delete_behavior(behavior_id)
         self.scope.behaviors = self.project.behaviors()
         for per in self.curves.values():
             per.pop(behavior_id, None)
@@ -289,14 +305,18 @@ class ReviewMixin(SessionBase):
         return start, end
 
     def add_manual_label(self, video_id: int, behavior_id: int, start_s: float, end_s: float,
-                         verdict: str = "manual", subject_id=..., modifiers=None) -> int:
-        """A bout marked by hand, for ``subject_id`` (default: the selected subject)."""
+                         verdict: str = "manual", subject_id=..., modifiers=None) -> PendingWrite:
+        """A bout marked by hand, for ``subject_id`` (default: the selected subject), queued for
+        the database (its ``times`` are the stored ones, snapped to frames)."""
         a, b = self._frame_span(video_id, *sorted((float(start_s), float(end_s))))
         subject = self.view.subject_id if subject_id is ... else subject_id
-        lid = self._need_project().add_label(video_id, behavior_id, a, b, verdict, source="manual",
-                                             subject=subject, modifiers=modifiers)
-        self.events.emit("labels")
-        return lid
+        name = self.behavior(behavior_id)["name"]
+
+        def write(project):
+            return project.add_label(video_id, behavior_id, a, b, verdict, source="manual",
+                                     subject=subject, modifiers=modifiers)
+
+        return self._queue_write(describe_bout(verdict, name, a, b), write, ("labels",), times=(a, b))
 
     def move_label(self, label_id: int, start_s: float, end_s: float) -> dict:
         """A bout's edges dragged on the timeline: new times snapped to frames."""
@@ -305,7 +325,7 @@ class ReviewMixin(SessionBase):
         return self.update_label(label_id, start_s=a, end_s=b)
 
     def update_label(self, label_id: int, **fields) -> dict:
-        row = self._need_project().update_label(label_id, **fields)
+        row = self._settled().update_label(label_id, **fields)
         self.events.emit("labels")
         return row
 
@@ -314,7 +334,7 @@ class ReviewMixin(SessionBase):
 
     def delete_labels(self, label_ids: list[int]) -> int:
         """Delete labels in one transaction: one undo step brings them all back."""
-        p = self._need_project()
+        p = self._settled()
         ids = list(label_ids)
         if len(ids) == 1:
             p.delete_label(ids[0])
@@ -337,11 +357,11 @@ class ReviewMixin(SessionBase):
         modifiers are chosen), rather than stop an open bout."""
         return behavior_id not in dict(self.view.coding)
 
-    def code(self, behavior_id: int, t: float, modifiers=None) -> int | None:
+    def code(self, behavior_id: int, t: float, modifiers=None) -> PendingWrite | None:
         """A behaviour's key pressed with the frame at ``t`` on screen. A point event is stored
         at once (that frame); a state event starts here and is stored when the key is pressed
-        again, with the ``modifiers`` chosen at its start. Returns the label id when one was
-        stored."""
+        again, with the ``modifiers`` chosen at its start. Returns the queued write when one
+        was made."""
         vid = self.view.video_id
         if vid is None:
             raise ProjectError("coding", "no video on screen")
@@ -361,19 +381,19 @@ class ReviewMixin(SessionBase):
                                      subject_id=self._coding_subject.pop(behavior_id, self.view.subject_id),
                                      modifiers=self._coding_modifiers.pop(behavior_id, None))
 
-    # ---- undo ------------------------------------------------------------------------------
+    # ---- undo (queued with the changes it takes back: see writes) --------------------------
 
-    def undo(self) -> str | None:
-        return self._replay(self._need_project().undo)
-
-    def redo(self) -> str | None:
-        return self._replay(self._need_project().redo)
-
-    def _replay(self, step) -> str | None:
+    def _refresh_after_writes(self, affected: set[str]) -> None:
+        if "everything" not in affected:
+            if "labels" in affected:
+                self.events.emit("labels")
+            if "suggestions" in affected:
+                self.refresh_suggestions()
+            if "scores" in affected:
+                self.refresh_scores()
+            return
+        # an undo or redo landed: everything read from the project may have changed
         before = [(b["id"], b["prompts"]) for b in self.behaviors]
-        what = step()
-        if what is None:
-            return None
         self.reload()
         ids = {b["id"] for b in self.behaviors}
         if self.view.clip is not None and self.view.clip.behavior_id not in ids:
@@ -383,7 +403,6 @@ class ReviewMixin(SessionBase):
         self.events.emit("behaviors")
         self.events.emit("labels")
         self.events.emit("videos")
-        if [(b["id"], b["prompts"]) for b in self.behaviors] != before:
+        if "scores" in affected or [(b["id"], b["prompts"]) for b in self.behaviors] != before:
             self.refresh_scores()
         self.refresh_suggestions()
-        return what

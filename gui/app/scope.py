@@ -5,8 +5,9 @@ exports), and the project's derived state: videos, behaviours, indexing status, 
 the typed-text preview and the review queue. Its ``generation`` is unique per opening: worker
 callbacks carry the generation they were submitted under and are dropped when it is not the
 current scope's (an old project's callback never acts on a new one). ``close`` cancels the
-scope's work, waits for its I/O queue to stop (no worker is inside the database any more)
-and only then closes the database.
+scope's work, lets the changes queued on its I/O queue land (answers are never dropped),
+waits for the queue to stop (no worker is inside the database any more) and only then closes
+the database.
 """
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ class ProjectScope:
     skipped: set = field(default_factory=set)
     index_jobs: dict[int, Job] = field(default_factory=dict)
     model_jobs: set = field(default_factory=set)  # ids of this scope's jobs on the model service
+    writes: list = field(default_factory=list)  # writes.PendingWrite: changes not stored yet, in order
+    write_wait: str = ""  # why the oldest of them waits ("waiting for another ethoscout process …")
+    affected: set = field(default_factory=set)  # what the changes landed so far need refreshed
     closed: bool = False
 
     @property
@@ -45,11 +49,15 @@ class ProjectScope:
         return str(self.project.folder)
 
     def close(self, service, timeout: float = 10.0) -> bool:
-        """Cancel this project's jobs, wait for its I/O worker to stop, close the database.
-        Returns whether the I/O worker stopped in time."""
+        """Cancel this project's jobs, let its queued changes land, wait for its I/O worker to
+        stop, close the database. Returns whether the I/O worker stopped in time."""
         self.closed = True
         mine = set(self.model_jobs)
         service.cancel_where(lambda job: job.id in mine)
+        changes = [w.job for w in self.writes]
+        self.io.cancel_where(lambda job: job not in changes)
+        for job in changes:
+            job.wait()  # each ends within the write lock's wait limit, stored or failed
         stopped = self.io.shutdown(timeout)
         self.project.close()
         return stopped

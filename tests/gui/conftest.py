@@ -126,6 +126,11 @@ def wait_curves(qtbot, window, behavior_id, video_id=None, timeout=30000):
     qtbot.waitUntil(done, timeout=timeout)
 
 
+def wait_saved(qtbot, window, timeout=10000):
+    """Until the answers and bouts queued for the database have landed (and the views followed)."""
+    qtbot.waitUntil(lambda: not window.session.pending_writes, timeout=timeout)
+
+
 SPEC = dict(span_s=1.0, stride_s=0.5, frames=8, scheme="sparse")
 
 

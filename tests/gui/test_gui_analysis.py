@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import wait_curves
+from .conftest import wait_curves, wait_saved
 
 
 def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs):
@@ -26,6 +26,7 @@ def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs
     bar.combo.activated.emit(0)  # No focal subject
     assert s.view.subject_id is None
     s.add_manual_label(vid, b["id"], 3.0, 3.5)
+    wait_saved(qtbot, w)
     w.activateWindow()
     qtbot.keyClick(w, Qt.Key.Key_1)  # the subject's key
     assert s.subject_name() == "m1"
@@ -95,6 +96,7 @@ def test_modifiers_defined_in_the_editor_and_chosen_when_an_event_starts(qtbot, 
     dialogs.modifier_choices += [{"posture": ["hunched"], "side": ["left", "right"]}]
     assert w.run(C.Code(b["id"], 1.0)) is None  # the bout starts; its modifiers are chosen now
     assert w.run(C.Code(b["id"], 2.5)) is not None  # stops without asking again
+    wait_saved(qtbot, w)
     lab = [x for x in s.labels(vid) if x["behavior_id"] == b["id"]][0]
     assert lab["modifiers"] == {"posture": ["hunched"], "side": ["left", "right"]}
     dialogs.modifier_choices.append(None)  # cancelled: nothing starts

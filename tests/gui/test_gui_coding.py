@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows
+from .conftest import db_rows, wait_saved
 
 
 def stored(folder):
@@ -17,6 +17,7 @@ def stored(folder):
 def press(qtbot, w, key):
     w.activateWindow()
     qtbot.keyClick(w, key)
+    wait_saved(qtbot, w)  # a coded event is queued for the database
 
 
 def test_state_and_point_events_by_key_at_the_frame_on_screen(qtbot, open_window, indexed_project, dialogs):
@@ -46,6 +47,7 @@ def test_state_and_point_events_by_key_at_the_frame_on_screen(qtbot, open_window
     assert len(w.timeline.rows[walk["id"]].bouts) == 1 and len(w.timeline.rows[jump["id"]].bouts) == 1
     # one undo step per coded event
     w.run(C.Undo())
+    wait_saved(qtbot, w)
     assert [r[0] for r in stored(indexed_project)] == [jump["id"]]
 
     # a key that answers suggestions is refused, for a new behaviour and in the editor

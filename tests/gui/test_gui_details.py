@@ -10,7 +10,7 @@ from ethoscout.gui import commands as C
 from ethoscout.gui.prefs import Prefs
 from ethoscout.gui.timeline import PREVIEW_ID
 
-from .conftest import wait_curves, wait_indexed
+from .conftest import wait_curves, wait_indexed, wait_saved
 
 
 def test_video_names_are_not_squeezed(qtbot, window, pair_project):
@@ -89,6 +89,7 @@ def test_multi_row_delete_is_one_undo_step(qtbot, open_window):
     vid = s.view.video_id
     for a in (0.5, 2.0, 3.5):
         w.run(C.MarkBout(vid, b["id"], a, a + 1.0))
+    wait_saved(qtbot, w)  # the table lists them once stored
     table = w.labels_table.table
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
     for r in range(3):
@@ -96,6 +97,7 @@ def test_multi_row_delete_is_one_undo_step(qtbot, open_window):
     w.labels_table.delete_button.click()
     assert s.labels() == [] and "in one step" in w.status.message.text()
     w.run(C.Undo())
+    wait_saved(qtbot, w)
     assert len(s.labels()) == 3
 
 

@@ -1,4 +1,5 @@
-"""Reviewing suggestions: answers land in SQLite at once, undo/redo, exports."""
+"""Reviewing suggestions: answers land in SQLite (queued in order, the next clip shows at once),
+undo/redo, exports."""
 from __future__ import annotations
 
 import csv
@@ -7,7 +8,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows as rows, wait_curves
+from .conftest import db_rows as rows, wait_curves, wait_saved
 
 
 
@@ -23,7 +24,7 @@ def add_scored_behavior(qtbot, w, text="a bright square", review=True):
     return b
 
 
-def test_gui_accept_reject_commit_before_next_clip(qtbot, open_window, indexed_project):
+def test_gui_accept_reject_store_the_clip_on_screen(qtbot, open_window, indexed_project):
     w = open_window
     b = add_scored_behavior(qtbot, w, review=False)
     # nothing plays yet: the first A shows the clip and stores nothing
@@ -33,7 +34,7 @@ def test_gui_accept_reject_commit_before_next_clip(qtbot, open_window, indexed_p
     assert rows(indexed_project, "SELECT COUNT(*) FROM labels") == [(0,)]
 
     w.answer("accept")
-    # committed before the next clip shows: another connection sees the row now
+    wait_saved(qtbot, w)  # another connection sees the row
     got = rows(indexed_project, "SELECT verdict, source, score, start_s, end_s, adapter_version, behavior_id "
                                 "FROM labels")
     assert got == [("accept", "suggestion", first.score, first.start_s, first.end_s, None, b["id"])]
@@ -50,6 +51,7 @@ def test_gui_accept_reject_commit_before_next_clip(qtbot, open_window, indexed_p
     w.player.pause()
     qtbot.keyClick(w, Qt.Key.Key_R)
     qtbot.keyClick(w, Qt.Key.Key_S)
+    wait_saved(qtbot, w)
     got = rows(indexed_project, "SELECT verdict, start_s FROM labels ORDER BY id")
     assert got == [("accept", first.start_s), ("reject", second.start_s)]
     # answered clips are not suggested again
@@ -68,20 +70,25 @@ def test_gui_undo_redo_with_keys(qtbot, open_window, indexed_project):
     add_scored_behavior(qtbot, w)
     w.answer("accept")
     w.answer("reject")
+    wait_saved(qtbot, w)
     assert rows(indexed_project, "SELECT COUNT(*) FROM labels") == [(2,)]
     w.activateWindow()
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_saved(qtbot, w)
     assert rows(indexed_project, "SELECT verdict FROM labels") == [("accept",)]
     assert w.labels_table.table.rowCount() == 1
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_saved(qtbot, w)
     assert sorted(rows(indexed_project, "SELECT verdict FROM labels")) == [("accept",), ("reject",)]
     assert w.labels_table.table.rowCount() == 2
     # undoing the behaviour itself removes its row from the timeline; redo brings it back
     w.run(C.Undo())
     w.run(C.Undo())
     w.run(C.Undo())
+    wait_saved(qtbot, w)
     assert w.session.behaviors == [] and w.timeline.rows == {}
     w.run(C.Redo())
+    wait_saved(qtbot, w)
     assert [b["name"] for b in w.session.behaviors] == ["a bright square"]
     assert len(w.timeline.rows) == 1
 
@@ -90,7 +97,9 @@ def test_gui_edit_and_delete_labels(qtbot, open_window, indexed_project):
     w = open_window
     b = add_scored_behavior(qtbot, w)
     vid = w.session.videos[0]["id"]
-    lid = w.run(C.MarkBout(vid, b["id"], 1.0, 2.0))
+    bout = w.run(C.MarkBout(vid, b["id"], 1.0, 2.0))
+    wait_saved(qtbot, w)
+    lid = bout.result
     assert rows(indexed_project, "SELECT verdict, source, start_s, end_s FROM labels WHERE id = ?", (lid,)) == \
         [("manual", "manual", 1.0, 2.0)]
     # editing a cell in the table updates the row
@@ -119,6 +128,7 @@ def test_gui_exports(qtbot, open_window, indexed_project, tmp_path):
     add_scored_behavior(qtbot, w, "a square")
     w.answer("accept")
     w.answer("reject")
+    wait_saved(qtbot, w)
     labels_csv = tmp_path / "out" / "labels.csv"
     labels_csv.parent.mkdir()
     job = w.run(C.Export("labels", str(labels_csv)))

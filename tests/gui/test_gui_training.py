@@ -9,7 +9,7 @@ import numpy as np
 
 from ethoscout.gui import commands as C
 
-from .conftest import wait_curves
+from .conftest import wait_curves, wait_saved
 
 
 def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexed_project):
@@ -49,6 +49,7 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
     w.next_suggestion()  # review starts: the first clip plays
     w.answer("accept")
+    wait_saved(qtbot, w)
     con = sqlite3.connect(indexed_project / "project.sqlite")
     last = con.execute("SELECT adapter_version FROM labels ORDER BY id DESC LIMIT 1").fetchone()
     runs = con.execute("SELECT status, adapter_version FROM training_runs").fetchall()

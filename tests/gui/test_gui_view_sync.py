@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows, wait_curves, wait_indexed
+from .conftest import db_rows, wait_curves, wait_indexed, wait_saved
 from .test_gui_behaviors import drag
 
 
@@ -82,6 +82,7 @@ def click_video(qtbot, w, vid):
 def key(qtbot, w, k):
     w.activateWindow()
     qtbot.keyClick(w, k)
+    wait_saved(qtbot, w)  # an answer is queued for the database; the views follow when it lands
 
 
 def test_views_agree_along_every_desync_path(qtbot, window, pair_project):
@@ -203,6 +204,7 @@ def test_zoom_and_drag_a_bout_under_an_axis_label(qtbot, window, pair_project):
         return w.timeline.glw.mapFromScene(vb.mapViewToScene(QPointF(t, float(np.mean(vb.viewRange()[1])))))
 
     drag(view, at(5.0), at(6.0))
+    wait_saved(qtbot, w)
     (lab,) = s.labels(long_)
     info = s.project.video_timing(long_)
     assert lab["video_id"] == long_ and lab["behavior_id"] == b["id"]

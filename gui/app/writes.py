@@ -1,0 +1,184 @@
+"""The review's changes (answers, coded and marked bouts, undo, redo) are written on the
+project's I/O queue, in the order they were made, so the window never waits for the database:
+another ethoscout process (a long import) may hold its write lock for a while.
+
+- What a change stores is captured when its key is pressed (clip, video, times, subject,
+  adapter); the window moves on at once. Views update when the queue has landed: each change
+  names what it affects (labels, suggestions, scores, or everything after an undo), applied
+  once for a run of changes landing together (a queue let go by another process), and never
+  while an undo is still to land (the database may already be ahead of what was read).
+- One worker, one priority: changes land in the order they were made, and an undo pressed
+  before an answer landed applies after it. An undo whose preceding change failed does
+  nothing (it would take back something else).
+- While a change waits for the lock, ``session.write_wait`` holds "waiting for another
+  ethoscout process (import)…" (event ``writes``); it clears when the change lands.
+- A change that fails says so (``message``, level error) naming what was not saved; an answered
+  clip goes back to the suggestions.
+- Closing the project waits for the queued changes (``ProjectScope.close``); the session's
+  other writes wait for them too (``_settled``), so the undo history keeps the user's order.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from ethoscout.core.data.project import Project
+from ethoscout.core.errors import EthoscoutError
+from ethoscout.core.jobs import DONE, FAILED, PRIORITY_INTERACTIVE, Job
+
+from .base import SessionBase
+from .scope import ProjectScope
+
+log = logging.getLogger(__name__)
+
+_writing = threading.local()  # .scope: the scope whose change this thread is writing
+
+
+@dataclass(eq=False)
+class PendingWrite:
+    """A change queued for the database: ``what`` it is in words, its job, and for an answer
+    the clip it answers (kept out of the suggestions until it lands)."""
+
+    what: str
+    job: Job | None = None
+    clip_key: tuple | None = None
+    times: tuple[float, float] | None = None  # a bout's stored times (snapped to frames)
+    failed_as: str = "was not saved"
+
+    @property
+    def result(self):
+        """What the write returned (a label id, an undo's description) once it landed."""
+        return self.job.result if self.job is not None and self.job.status == DONE else None
+
+
+def not_saved(pending: PendingWrite) -> str | None:
+    """The line telling the user a finished change was not stored, None when it was."""
+    job = pending.job
+    if job is None or job.status == DONE:
+        return None
+    why = job.error or "the project closed before it was written"
+    back = "; the clip is back in the suggestions" if pending.clip_key is not None else ""
+    return f"{pending.what} {pending.failed_as} ({why}){back}"
+
+
+class WritesMixin(SessionBase):
+
+    @property
+    def pending_writes(self) -> list[PendingWrite]:
+        """Changes made but not stored yet, oldest first."""
+        return list(self.scope.writes) if self.scope is not None else []
+
+    @property
+    def write_wait(self) -> str:
+        """Why the oldest change is not stored yet ("" when nothing waits)."""
+        return self.scope.write_wait if self.scope is not None else ""
+
+    def _watch_waits(self, scope: ProjectScope) -> None:
+        """Route the project's "waiting for another ethoscout process" to ``write_wait``."""
+        prefix = f"{scope.project.path}: "
+
+        def on_wait(text: str) -> None:
+            log.info("%s", text)
+            if getattr(_writing, "scope", None) is not scope:
+                return  # a write on the session's own thread: it can't show anything until it ends
+
+            def show():
+                if self.scope is scope and scope.writes:
+                    scope.write_wait = text.removeprefix(prefix)
+                    self.events.emit("writes")
+            self.post(show)
+
+        scope.project.on_wait = on_wait
+
+    def _queue_write(self, what: str, write: Callable[[Project], object], affects: tuple[str, ...] = (),
+                     clip_key: tuple | None = None, times: tuple[float, float] | None = None,
+                     failed_as: str = "was not saved",
+                     landed: Callable[[object], None] | None = None) -> PendingWrite:
+        """Run ``write(project)`` after the changes queued before it. Once it is stored (while
+        this project is still open): ``landed(result)`` runs on the session's thread, and what
+        it ``affects`` (see ``_refresh_after_writes``) is refreshed when no change is left."""
+        project = self._need_project()
+        scope = self.scope
+        pending = PendingWrite(what, clip_key=clip_key, times=times, failed_as=failed_as)
+
+        def work(ctx):
+            _writing.scope = scope
+            try:
+                return write(project)
+            finally:
+                _writing.scope = None
+
+        def done(job: Job) -> None:
+            if pending in scope.writes:
+                scope.writes.remove(pending)
+            scope.write_wait = ""
+            self.events.emit("writes")
+            problem = not_saved(pending)
+            if problem is None:
+                scope.affected.update(affects)
+                if landed is not None:
+                    landed(job.result)
+            else:
+                self.message("error", problem)
+                if clip_key is not None:
+                    scope.affected.add("suggestions")  # its clip is offered again
+            if not scope.writes:
+                affected, scope.affected = set(scope.affected), set()
+                self._refresh_after_writes(affected)
+
+        scope.writes.append(pending)
+        pending.job = self._submit(scope.io, work, label=what, kind="write", on_done=done,
+                                   priority=PRIORITY_INTERACTIVE)
+        self.events.emit("writes")
+        return pending
+
+    def _settled(self) -> Project:
+        """The project, once the queued changes are stored: a write made on this thread must
+        come after them (undo order, a behaviour deleted under a queued answer)."""
+        project = self._need_project()
+        for pending in list(self.scope.writes):
+            pending.job.wait()  # each ends within the write lock's wait limit
+        return project
+
+    def _report_unsaved(self, scope: ProjectScope) -> None:
+        """After ``scope`` closed: name each queued change that was not stored (its callback,
+        which would have said so, belonged to the project that is gone)."""
+        for pending in scope.writes:
+            problem = not_saved(pending)
+            if problem is not None:
+                log.warning("%s: %s", scope.folder, problem)
+                self.message("error", problem)
+
+    def settle_writes(self) -> None:
+        """Block until the queued changes are stored (before a training run reads them)."""
+        if self.scope is not None:
+            self._settled()
+
+    # ---- undo / redo: ordered with the changes they take back -----------------------------
+
+    def undo(self) -> PendingWrite:
+        """Undo the last change, after the changes queued before this; the message says what."""
+        return self._queue_replay("undo", "undid", "nothing to undo")
+
+    def redo(self) -> PendingWrite:
+        return self._queue_replay("redo", "redid", "nothing to redo")
+
+    def _queue_replay(self, step: str, done_word: str, nothing: str) -> PendingWrite:
+        before = self.scope.writes[-1] if self.scope is not None and self.scope.writes else None
+
+        def write(project: Project):
+            if before is not None and before.job.status == FAILED:
+                raise EthoscoutError(f"the change before it, {before.what}, was not saved")
+            return getattr(project, step)()
+
+        def landed(what):
+            self.message("info", f"{done_word}: {what}" if what else nothing)
+
+        return self._queue_write(step, write, ("everything",), failed_as="was not done", landed=landed)
+
+    def _refresh_after_writes(self, affected: set[str]) -> None:
+        """Bring views up to date with the stored changes: ``affected`` holds "labels",
+        "suggestions", "scores" or "everything"."""
+        raise NotImplementedError
