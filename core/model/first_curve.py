@@ -1,26 +1,26 @@
 """A new text's curve fast: approximate over every window first, then exact, refined in place.
 
-A query's cost is the prompt generator (scoring.prompt_text): per window, two cross-attention
-layers and two MLPs. The first curve runs it exactly on a budget of evenly spaced windows only
-(anchors) and, between anchors, interpolates the prompted text embedding linearly along the
-window index. Every window keeps its own video embedding, so the curve keeps its window-to-window
-detail; only the video-specific prompt is approximated, and it varies slowly where neighbouring
-windows overlap. The exact pass then runs scoring.cosine_scores chunk by chunk (visible range
-first when given) and replaces the approximation in place: its final numbers are the exact path's.
+A query's cost is the prompt generator: per window, two cross-attention layers and two MLPs.
+The first curve runs it exactly on a budget of evenly spaced windows only (anchors) and,
+between anchors, interpolates the prompted text embedding linearly along the window index.
+Every window keeps its own video embedding, so the curve keeps its window-to-window detail;
+only the video-specific prompt is approximated, and it varies slowly where neighbouring
+windows overlap. The exact pass then scores the other windows chunk by chunk (visible range
+first when given) and replaces the approximation in place; anchors are not scored twice. The
+final numbers are the exact path's (QueryScorer.score_rows, the same function
+QueryScorer.score runs).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .scoring import cosine_scores, prompt_text
-
-ANCHORS = 450  # prompt-generator runs for the first curve: ~1/8 of an hour's 3,600 windows
-CHUNK = 1024  # windows per exact step: each step is one refinement the caller can show
+ANCHORS = 256  # prompt-generator runs for the first curve: ~1/14 of an hour's 3,600 windows
+CHUNK = 512  # windows per exact step: each step is one refinement the caller can show
 
 
 @dataclass
@@ -61,38 +61,43 @@ def exact_order(n: int, chunk: int, first: tuple[int, int] | None) -> list[tuple
 
 
 @torch.inference_mode()
-def progressive_scores(model, video: torch.Tensor, text: torch.Tensor, visual: torch.Tensor,
-                       anchors: int = ANCHORS, chunk: int = CHUNK,
-                       first: tuple[int, int] | None = None) -> Iterator[PartialCurve]:
-    """video (N, D), text (K, D), visual = prompt_visual(...) (N, P, D). Yields the approximate
-    curve, then one refinement per exact chunk; the last one is exact (``done``)."""
-    n = len(video)
+def progressive_scores(n: int, unit_video: torch.Tensor, prompted: Callable[[torch.Tensor], torch.Tensor],
+                       exact: Callable[[torch.Tensor], torch.Tensor], anchors: int = ANCHORS,
+                       chunk: int = CHUNK, first: tuple[int, int] | None = None) -> Iterator[PartialCurve]:
+    """Yields the approximate curve of ``n`` windows, then one refinement per exact chunk; the
+    last one is exact (``done``). unit_video (n, D); prompted(rows) -> the prompted texts
+    (len(rows), K, D) and exact(rows) -> cosines (len(rows), K), rows an index tensor."""
     if n <= anchors:  # as cheap as the approximation: exact at once
-        scores = cosine_scores(model, video.float(), text, visual=visual.float()).cpu().numpy()
-        yield PartialCurve(scores, np.ones(n, bool))
+        yield PartialCurve(exact(torch.arange(n)).float().cpu().numpy(), np.ones(n, bool))
         return
     rows = anchor_rows(n, anchors)
-    at_anchors = prompt_text(model, text, visual[torch.from_numpy(rows)].float())  # (A, K, D)
-    prompted = interpolate_rows(at_anchors, rows, n)
-    unit_video = F.normalize(video.float(), dim=-1)
-    scores = torch.einsum("nd,nkd->nk", unit_video, F.normalize(prompted, dim=-1)).cpu().numpy()
-    exact = np.zeros(n, bool)
-    exact[rows] = True  # anchors carry their own prompt: exact up to float rounding
-    yield PartialCurve(scores.copy(), exact.copy())
+    at_anchors = prompted(torch.from_numpy(rows))  # (A, K, D)
+    unit = F.normalize(interpolate_rows(at_anchors, rows, n), dim=-1)
+    scores = torch.einsum("nd,nkd->nk", unit_video, unit).float().cpu().numpy()
+    done = np.zeros(n, bool)
+    done[rows] = True  # anchors carry their own prompt: exact up to float rounding
+    yield PartialCurve(scores.copy(), done.copy())
     for lo, hi in exact_order(n, chunk, first):
-        if exact[lo:hi].all():
+        todo = lo + np.flatnonzero(~done[lo:hi])
+        if len(todo) == 0:
             continue
-        scores[lo:hi] = cosine_scores(model, video[lo:hi].float(), text, visual=visual[lo:hi].float()).cpu().numpy()
-        exact[lo:hi] = True
-        yield PartialCurve(scores.copy(), exact.copy())
+        scores[todo] = exact(torch.from_numpy(todo)).float().cpu().numpy()
+        done[todo] = True
+        yield PartialCurve(scores.copy(), done.copy())
 
 
 def progressive_query(scorer, store, texts: list[str], first: tuple[int, int] | None = None,
                       anchors: int = ANCHORS, chunk: int = CHUNK) -> Iterator[PartialCurve]:
     """progressive_scores over a QueryScorer's tensors for one store (N windows, K texts)."""
+    from .scoring import prompt_text_raw
+
     held = scorer.window_tensors(store)  # kept on the CPU, patch features as cached
     dev = scorer.loaded.device
-    video = held.video.to(dev)
-    visual = held.visual(0, len(held), scorer.model, dev)
     text = scorer.text_tensor(texts)
-    yield from progressive_scores(scorer.model, video, text, visual, anchors, chunk, first)
+
+    def prompted(rows: torch.Tensor) -> torch.Tensor:
+        return prompt_text_raw(scorer.model, scorer.folded, text, held.patches[rows].to(dev, torch.float32),
+                               held.mean[rows].to(dev), held.rstd[rows].to(dev))
+
+    yield from progressive_scores(len(held), held.unit_video.to(dev), prompted,
+                                  lambda rows: scorer.score_rows(held, text, rows), anchors, chunk, first)

@@ -8,11 +8,14 @@ Memory stays bounded: the tensors live on the CPU, only for the stores used most
 to ``budget_bytes`` (least recently used out first; the store being scored always stays). The
 patch features, nearly all of the bytes, are kept exactly as the cache holds them: float16 for
 the default float16 cache (half of float32, and no rounding: they are float16 on disk),
-float32 for a float32 cache. Scoring takes ``CHUNK`` windows at a time to the model's device in
-float32 and normalises them there (scoring.prompt_visual), so the numbers are those of a
-float32 scorer. (Keeping the normalised features in float16 instead would round them: on
-random features that moved cosines by up to 4e-2.) An hour of video at 1 s stride from a
-float16 cache costs about 188 MB with base-patch32: 3600 x (49 x 512 x 2 + 512 x 4) bytes.
+float32 for a float32 cache, with each patch's mean and 1/std (scoring.patch_stats). Scoring
+takes ``CHUNK`` windows at a time to the model's device in float32 and runs the raw path there
+(scoring.cosine_scores_raw: the layer norm folded into the attention), so the numbers are those
+of a float32 scorer. (Keeping normalised features in float16 instead would round them: on
+random features that moved cosines by up to 4e-2.) Chunks are small enough that a chunk's
+float32 copy stays in cache while both attention layers read it. An hour of video at 1 s
+stride from a float16 cache costs about 189 MB with base-patch32:
+3600 x (49 x 512 x 2 + 49 x 8 + 512 x 4) bytes.
 """
 from __future__ import annotations
 
@@ -25,9 +28,9 @@ import torch
 from .cache import FeatureStore
 from .features import as_tensor, text_embeds, video_embeds
 from .loading import LoadedModel
-from .scoring import cosine_scores, prompt_visual
+from .scoring import FoldedPrompt, cosine_scores_raw, patch_stats
 
-CHUNK = 1024  # windows per step: bounds the float32 copies (~100 MB at base size) and intermediates
+CHUNK = 256  # windows per step: a float32 copy of ~25 MB at base size, read four times per query
 DEFAULT_BUDGET_BYTES = 512 * 2**20  # about 2.5 hours of video at 1 s stride (base-patch32)
 MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
 
@@ -35,18 +38,16 @@ MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
 class WindowTensors:
     """One store's per-window tensors, as kept between queries."""
 
-    def __init__(self, video: torch.Tensor, patches: torch.Tensor):
+    def __init__(self, video: torch.Tensor, patches: torch.Tensor, eps: float):
         self.video = video  # (N, D) float32
+        self.unit_video = torch.nn.functional.normalize(video, dim=-1)
         self.patches = patches  # (N, P, D) the cache's img_features, in its dtype
+        self.mean, self.rstd = patch_stats(patches, eps)  # (N, P) float32 each
 
     @property
     def nbytes(self) -> int:
-        return sum(t.element_size() * t.nelement() for t in (self.video, self.patches))
-
-    @torch.inference_mode()
-    def visual(self, lo: int, hi: int, model, device) -> torch.Tensor:
-        """prompt_visual of windows lo..hi, float32 on ``device``."""
-        return prompt_visual(model, self.patches[lo:hi].to(device, torch.float32))
+        return sum(t.element_size() * t.nelement()
+                   for t in (self.video, self.unit_video, self.patches, self.mean, self.rstd))
 
     def __len__(self) -> int:
         return len(self.video)
@@ -68,6 +69,14 @@ class QueryScorer:
         self.budget_bytes = int(budget_bytes)
         self._stores: OrderedDict[tuple[str, int], WindowTensors] = OrderedDict()  # oldest use first
         self._texts: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._folded: FoldedPrompt | None = None
+
+    @property
+    def folded(self) -> FoldedPrompt:
+        """The prompt generator's folded projections for the model as it is now."""
+        if self._folded is None:
+            self._folded = FoldedPrompt(self.model)
+        return self._folded
 
     @property
     def model(self):
@@ -81,7 +90,7 @@ class QueryScorer:
     def bytes_for(self, store: FeatureStore) -> int:
         """Bytes the store's tensors take (held now or not)."""
         n, p, d = store.img_features.shape
-        return n * (p * d * store.img_features.dtype.itemsize + self.loaded.embed_dim * 4)
+        return n * (p * d * store.img_features.dtype.itemsize + p * 8 + self.loaded.embed_dim * 8)
 
     def held(self) -> list[str]:
         """Folders of the stores whose tensors are held, least recently used first."""
@@ -91,6 +100,7 @@ class QueryScorer:
         """Forget derived tensors (after the model's adapter changed)."""
         self._stores.clear()
         self._texts.clear()
+        self._folded = None
 
     def release(self, store: FeatureStore | None = None) -> None:
         """Drop one store's tensors (a video closed or removed), or all of them."""
@@ -109,7 +119,7 @@ class QueryScorer:
         video = torch.cat([video_embeds(self.model, as_tensor(store.frame_cls[i:i + CHUNK], dev)).cpu()
                            for i in range(0, len(store), CHUNK)])
         patches = torch.from_numpy(np.array(store.img_features))  # read into memory, dtype kept
-        return WindowTensors(video.float(), patches)
+        return WindowTensors(video.float(), patches, self.model.prompts_generator.layernorm.eps)
 
     def window_tensors(self, store: FeatureStore) -> WindowTensors:
         """The store's tensors (computed on first use), marked as most recently used."""
@@ -136,14 +146,19 @@ class QueryScorer:
         return torch.stack([self._texts[t] for t in texts])
 
     @torch.inference_mode()
+    def score_rows(self, held: WindowTensors, text: torch.Tensor, rows: slice | torch.Tensor) -> torch.Tensor:
+        """Exact cosines (n, K) of the windows ``rows`` (a slice or an index tensor) of ``held``."""
+        dev = self.loaded.device
+        return cosine_scores_raw(self.model, self.folded, held.unit_video[rows].to(dev), text,
+                                 held.patches[rows].to(dev, torch.float32),
+                                 held.mean[rows].to(dev), held.rstd[rows].to(dev))
+
+    @torch.inference_mode()
     def score(self, store: FeatureStore, texts: list[str]) -> np.ndarray:
         """Cosine scores (N windows, K texts), as X-CLIP computes them."""
         held = self.window_tensors(store)
         text = self.text_tensor(texts)
-        dev = self.loaded.device
-        out = [cosine_scores(self.model, held.video[i:i + CHUNK].to(dev), text,
-                             visual=held.visual(i, i + CHUNK, self.model, dev))
-               for i in range(0, len(held), CHUNK)]
+        out = [self.score_rows(held, text, slice(i, i + CHUNK)) for i in range(0, len(held), CHUNK)]
         if not out:
             return np.zeros((0, len(texts)), np.float32)
         return torch.cat(out).float().cpu().numpy()

@@ -11,7 +11,8 @@ import torch
 from ethoscout.core import engine
 from ethoscout.core.model.features import encode_windows, text_embeds, tokenize, video_embeds
 from ethoscout.core.model.loading import ModelError, load_xclip
-from ethoscout.core.model.scoring import cosine_scores, cosine_scores_reference
+from ethoscout.core.model.scoring import (FoldedPrompt, cosine_scores, cosine_scores_raw, cosine_scores_reference,
+                                          patch_stats)
 from ethoscout.core.video.decode import iter_windows
 from ethoscout.core.video.preprocess import Preprocessor
 from ethoscout.core.video.probe import probe_video
@@ -60,6 +61,31 @@ def test_fast_path_equals_reference_on_many_windows(tiny_model):
         text = text_embeds(m, tiny_model.tokenizer, TEXTS)
         np.testing.assert_allclose(cosine_scores(m, video, text, img).numpy(),
                                    cosine_scores_reference(m, video, text, img).numpy(), atol=1e-5)
+
+
+def test_raw_path_folds_the_layer_norm_exactly(tiny_model):
+    """The raw path (layer norm folded into the attention) gives the reference numbers, also
+    with a layer norm that is not the identity at init (scale and shift random, patches with
+    offsets), so each folded term is checked; one text and several."""
+    import copy
+
+    m = copy.deepcopy(tiny_model.model)
+    torch.manual_seed(1)
+    ln = m.prompts_generator.layernorm
+    with torch.no_grad():
+        ln.weight.copy_(1 + 0.5 * torch.randn_like(ln.weight))
+        ln.bias.copy_(0.5 * torch.randn_like(ln.bias))
+    d = tiny_model.embed_dim
+    video, img = torch.randn(300, d), 3 + 2 * torch.randn(300, 16, d)
+    with torch.no_grad():
+        for texts in (TEXTS[:1], TEXTS):
+            text = text_embeds(m, tiny_model.tokenizer, texts)
+            mean, rstd = patch_stats(img, ln.eps, chunk=64)
+            raw = cosine_scores_raw(m, FoldedPrompt(m), torch.nn.functional.normalize(video, dim=-1), text,
+                                    img, mean, rstd)
+            reference = cosine_scores_reference(m, video, text, img)
+            np.testing.assert_allclose(raw.numpy(), reference.numpy(), atol=1e-5)
+            assert np.ptp(reference.numpy()) > 1e-3
 
 
 @pytest.mark.parametrize("dtype,tolerance", [("float32", 1e-4), ("float16", 5e-3)])

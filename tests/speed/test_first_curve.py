@@ -10,7 +10,7 @@ from ethoscout.core import engine
 from ethoscout.core.model.features import text_embeds
 from ethoscout.core.model.first_curve import anchor_rows, interpolate_rows, progressive_query, progressive_scores
 from ethoscout.core.model.query import QueryScorer
-from ethoscout.core.model.scoring import cosine_scores, prompt_visual
+from ethoscout.core.model.scoring import cosine_scores, prompt_text, prompt_visual
 
 TEXTS = ["a mouse grooming its face", "a bright square moving right"]
 
@@ -23,6 +23,13 @@ def smooth_windows(n: int, d: int, p: int, seed: int = 0):
     return video, walk
 
 
+def progressive(m, video, text, img, **kw):
+    """progressive_scores over in-memory windows, exact by scoring.cosine_scores."""
+    return progressive_scores(len(video), torch.nn.functional.normalize(video, dim=-1),
+                              lambda rows: prompt_text(m, text, prompt_visual(m, img[rows])),
+                              lambda rows: cosine_scores(m, video[rows], text, img[rows]), **kw)
+
+
 def test_final_curve_equals_the_exact_path_and_anchors_are_exact_first(tiny_model):
     m = tiny_model.model
     video, img = smooth_windows(300, tiny_model.embed_dim, 16)
@@ -30,15 +37,16 @@ def test_final_curve_equals_the_exact_path_and_anchors_are_exact_first(tiny_mode
         text = text_embeds(m, tiny_model.tokenizer, TEXTS)
         visual = prompt_visual(m, img)
         exact = cosine_scores(m, video, text, visual=visual).numpy()
-        steps = list(progressive_scores(m, video, text, visual, anchors=40, chunk=64))
+        steps = list(progressive(m, video, text, img, anchors=40, chunk=64))
     first, last = steps[0], steps[-1]
     rows = anchor_rows(300, 40)
     assert first.exact.sum() == len(rows) and not first.done
     np.testing.assert_allclose(first.scores[rows], exact[rows], atol=1e-5)
     assert last.done and len(steps) == 1 + 5  # one refinement per chunk of 64
     np.testing.assert_allclose(last.scores, exact, atol=1e-5)
-    # in place: each step keeps what was exact and adds a chunk
+    # in place: each step keeps what was exact and adds a chunk; anchors kept, not scored again
     assert all(np.all(b.exact >= a.exact) and b.exact.sum() > a.exact.sum() for a, b in zip(steps, steps[1:]))
+    assert all(np.array_equal(s.scores[rows], first.scores[rows]) for s in steps)
 
 
 def test_only_the_prompt_is_interpolated(tiny_model):
@@ -52,7 +60,7 @@ def test_only_the_prompt_is_interpolated(tiny_model):
     with torch.inference_mode():
         text = text_embeds(m, tiny_model.tokenizer, TEXTS)
         visual = prompt_visual(m, img)
-        first = next(progressive_scores(m, video, text, visual, anchors=10))
+        first = next(progressive(m, video, text, img, anchors=10))
         np.testing.assert_allclose(first.scores, cosine_scores(m, video, text, visual=visual).numpy(), atol=1e-5)
     assert first.exact.sum() == 10
 
@@ -62,8 +70,7 @@ def test_visible_range_is_refined_first(tiny_model):
     video, img = smooth_windows(256, tiny_model.embed_dim, 16, seed=1)
     with torch.inference_mode():
         text = text_embeds(m, tiny_model.tokenizer, TEXTS[:1])
-        steps = list(progressive_scores(m, video, text, prompt_visual(m, img), anchors=16, chunk=64,
-                                        first=(150, 170)))
+        steps = list(progressive(m, video, text, img, anchors=16, chunk=64, first=(150, 170)))
     assert steps[1].exact[128:192].all() and not steps[1].exact[:128].all()
 
 
@@ -73,7 +80,7 @@ def test_few_windows_are_exact_at_once(tiny_model):
     with torch.inference_mode():
         text = text_embeds(m, tiny_model.tokenizer, TEXTS)
         visual = prompt_visual(m, img)
-        [only] = progressive_scores(m, video, text, visual, anchors=40)
+        [only] = progressive(m, video, text, img, anchors=40)
         np.testing.assert_allclose(only.scores, cosine_scores(m, video, text, visual=visual).numpy(), atol=1e-6)
     assert only.done
 
