@@ -127,6 +127,13 @@ def test_query_scorer_uses_the_adapter(tiny_model, tmp_path):
 
     folder = save_adapter(randomised(tiny_model).model, tmp_path / "v1", {})
     base = QueryScorer(tiny_model).score(Store(), ["grooming"])
-    adapted = QueryScorer(load_adapter(tiny_model, folder)).score(Store(), ["grooming"])
+    loaded = load_adapter(tiny_model, folder)
+    adapted = QueryScorer(loaded).score(Store(), ["grooming"])
     assert base.shape == adapted.shape == (5, 1)
     assert not np.allclose(base, adapted, atol=1e-3)
+    with torch.no_grad():  # the scorer's folded path is the adapted model's own forward
+        m = loaded.model
+        expected = cosine_scores_reference(m, video_embeds(m, torch.from_numpy(Store.frame_cls).float()),
+                                           text_embeds(m, loaded.tokenizer, ["grooming"]),
+                                           torch.from_numpy(Store.img_features).float())
+    np.testing.assert_allclose(adapted, expected.numpy(), atol=1e-4)
