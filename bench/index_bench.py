@@ -70,14 +70,16 @@ def machine() -> str:
     return f"{cpu}, {cpu_count()} cores, {gpu}; ORT providers {available_providers()}"
 
 
-def bench_model(folder: str | None):
+def bench_model(folder: str | None, prompt_init: str = "transformers"):
+    """A model folder, or a random base-sized X-CLIP (``prompt_init``: see build_random_xclip)."""
     from ethoscout.core.model.loading import load_xclip
     from ethoscout.core.model.random_init import build_random_xclip
 
     if folder is None:
-        path = bench_folder() / "xclip-base-random"
+        path = bench_folder() / ("xclip-base-random" + ("" if prompt_init == "transformers" else f"-{prompt_init}-prompt"))
         if not (path / "model.safetensors").exists():
-            build_random_xclip(path, "base", tokenizer_dir=TOKENIZER if TOKENIZER.exists() else None)
+            build_random_xclip(path, "base", tokenizer_dir=TOKENIZER if TOKENIZER.exists() else None,
+                               prompt_init=prompt_init)
         folder = str(path)
     return load_xclip(folder, device="auto")
 

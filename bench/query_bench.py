@@ -67,9 +67,9 @@ def generated_collection(loaded, windows: int, per_store: int = 3600) -> list:
 
     from bench.synthetic import bench_folder
 
-    root = bench_folder() / f"collection_{windows}_{loaded.fingerprint}"
     vc = loaded.model.config.vision_config
     p, d, t = (vc.image_size // vc.patch_size) ** 2, loaded.embed_dim, loaded.num_frames
+    root = bench_folder() / f"collection_{windows}_{t}x{p}x{d}"  # features do not depend on weights
     stores = []
     for i in range(0, windows, per_store):
         n = min(per_store, windows - i)

@@ -41,8 +41,28 @@ def write_minimal_tokenizer(folder: Path) -> None:
     (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77}))
 
 
+def xclip_prompt_init(model) -> None:
+    """Initialise the video-specific prompt generator as X-CLIP's own code does before training
+    (linear weights truncated normal, std 0.02, zero biases, alpha 0.1): the prompt starts as a
+    small correction of the text embedding. transformers' generic init gives its linear layers
+    std 1, which makes the random prompt ~100x the text embedding, unlike any trained X-CLIP."""
+    import torch
+
+    with torch.no_grad():
+        for m in model.prompts_generator.modules():
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, torch.nn.LayerNorm):
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+        model.prompts_generator.alpha.fill_(model.config.prompt_alpha)
+
+
 def build_random_xclip(folder: str | Path, size: str = "tiny", tokenizer_dir: str | Path | None = None,
-                       num_frames: int = 8, seed: int = 0) -> Path:
+                       num_frames: int = 8, seed: int = 0, prompt_init: str = "transformers") -> Path:
+    """``prompt_init``: "transformers" (its generic init) or "xclip" (xclip_prompt_init)."""
     import torch
     from transformers import XCLIPConfig, XCLIPModel
     from transformers.utils import logging as hf_logging
@@ -69,6 +89,8 @@ def build_random_xclip(folder: str | Path, size: str = "tiny", tokenizer_dir: st
     config = XCLIPConfig(text_config=text_config, vision_config=vision_config, **extra)
     torch.manual_seed(seed)
     model = XCLIPModel(config).eval()
+    if prompt_init == "xclip":
+        xclip_prompt_init(model)
     model.save_pretrained(folder, safe_serialization=True)
     image = config.vision_config.image_size
     pp = dict(XCLIP_PREPROCESSOR, size={"shortest_edge": image}, crop_size={"height": image, "width": image})
