@@ -203,8 +203,6 @@ def two_stage_scores(scorer, stores, prompts: list[str], labels: list[dict], see
     """Like behavior_scores for collections too large to score exhaustively: exact for the
     windows a prefilter ranks best and for labelled ones, the prefilter's estimate elsewhere
     (core.model.two_stage). Top picks come from the exact scores."""
-    from ..model.two_stage import CollectionRanker
-
     always = [np.zeros(0, np.int64) for _ in stores]
     for lab in labels:
         store = store_for_video(stores, lab.get("video_path"), lab.get("video"))
@@ -212,8 +210,7 @@ def two_stage_scores(scorer, stores, prompts: list[str], labels: list[dict], see
             si = next(i for i, s in enumerate(stores) if s is store)
             always[si] = np.union1d(always[si], overlapping_windows(store.starts, store.ends,
                                                                      lab["start_s"], lab["end_s"]))
-    ranker = CollectionRanker(scorer.loaded)
-    return ranker.rank(stores, scorer.text_tensor(prompts), seed=seed, always=always).per_store
+    return scorer.ranker.rank(stores, scorer.text_tensor(prompts), seed=seed, always=always).per_store
 
 
 def suggest(project, scorer, behavior, n: int = 20, strategy: str = "mixed", stores=None,

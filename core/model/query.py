@@ -70,6 +70,17 @@ class QueryScorer:
         self._stores: OrderedDict[tuple[str, int], WindowTensors] = OrderedDict()  # oldest use first
         self._texts: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._folded: FoldedPrompt | None = None
+        self._ranker = None
+
+    @property
+    def ranker(self):
+        """The two-stage collection ranker for this model, kept so that its in-memory video
+        embeddings serve every later ranking."""
+        if self._ranker is None:
+            from .two_stage import CollectionRanker
+
+            self._ranker = CollectionRanker(self.loaded)
+        return self._ranker
 
     @property
     def folded(self) -> FoldedPrompt:
@@ -101,6 +112,8 @@ class QueryScorer:
         self._stores.clear()
         self._texts.clear()
         self._folded = None
+        if self._ranker is not None:
+            self._ranker.reset()
 
     def release(self, store: FeatureStore | None = None) -> None:
         """Drop one store's tensors (a video closed or removed), or all of them."""

@@ -3,13 +3,14 @@
 Exhaustive scoring runs the prompt generator over every window's patch features (~50 KB a
 window in float16: ~18 GB for 100 hours, too much to hold in memory and ~1/8 ms a window).
 Instead:
-1. prefilter: the cosine of each window's MIT video embedding (kept in memory, 2 KB a window)
-   with a predicted prompted text. The prompt generator runs exactly on a random sample of
+1. prefilter: the cosine of each window's MIT video embedding (kept in memory, 2 KB a window,
+   and beside the store on disk once computed, so a new process reads it instead of running
+   the MIT over every window again) with a predicted prompted text. The prompt generator runs exactly on a random sample of
    windows; a least-squares fit there predicts the (unit) prompted text from the window's
    coordinates in the top principal directions of the collection's video embeddings, so each
    window's prompt costs one small matrix product instead of the prompt generator.
-2. exact: the X-CLIP score (scoring.cosine_scores) of the best prefiltered windows, their
-   patch features read from the memory-mapped stores. The sample tells how far prefilter and
+2. exact: the X-CLIP score (scoring.cosine_scores_raw, as QueryScorer computes it) of the best
+   prefiltered windows, their patch features read from the memory-mapped stores. The sample tells how far prefilter and
    exact scores fall apart; a second round widens the candidates to every window that could
    still beat the K-th best exact score found by that margin.
 Scores returned for windows outside the candidates are the prefilter's, mapped onto the exact
@@ -24,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from .features import as_tensor, video_embeds
-from .scoring import cosine_scores, prompt_text, prompt_visual
+from .query import store_key
+from .scoring import FoldedPrompt, cosine_scores_raw, patch_stats, prompt_text_raw
 
 SAMPLE = 1024  # windows scored exactly to fit the prefilter and its error
 RANK = 64  # principal directions of the video embeddings the prefilter's prompt depends on
@@ -32,7 +34,9 @@ PCA_WINDOWS = 20_000  # windows the principal directions are taken from
 CANDIDATES = 1500  # first round of exact scores
 MAX_CANDIDATES = 6000  # exact scores at most (the time budget)
 MARGIN_QUANTILE = 0.99  # of |exact - fitted prefilter| on the sample
-CHUNK = 1024
+CHUNK = 256  # windows per exact step (as QueryScorer)
+PREFILTER_CHUNK = 16384  # windows per prefilter step (bounds its float32 intermediates)
+EMBED_CHUNK = 1024  # windows per MIT step when the video embeddings are first computed
 
 
 @dataclass
@@ -55,52 +59,71 @@ class CollectionRanker:
 
     def __init__(self, loaded):
         self.loaded = loaded
-        self._video: dict[str, torch.Tensor] = {}
+        self._video: dict[tuple, torch.Tensor] = {}
         self._coords: dict[tuple, torch.Tensor] = {}  # the last collection's principal coordinates
+        self._folded: FoldedPrompt | None = None
 
     def reset(self) -> None:
+        """Forget what depends on the model (after its adapter changed)."""
         self._video.clear()
         self._coords.clear()
+        self._folded = None
+
+    @property
+    def folded(self) -> FoldedPrompt:
+        if self._folded is None:
+            self._folded = FoldedPrompt(self.loaded.model)
+        return self._folded
 
     @torch.inference_mode()
     def unit_video(self, store) -> torch.Tensor:
-        key = str(store.folder)
+        """(N, D) unit MIT video embeddings of a store: in memory, else from beside the store
+        (named by the model's fingerprint: an adapter may change them), else computed and saved."""
+        key = store_key(store)
         if key not in self._video:
-            dev = self.loaded.device
-            parts = [F.normalize(video_embeds(self.loaded.model, as_tensor(store.frame_cls[i:i + CHUNK], dev)), dim=-1)
-                     for i in range(0, len(store), CHUNK)]
+            dev, name = self.loaded.device, f"unit_video_{self.loaded.fingerprint}"
+            saved = store.array(name)
+            if saved is not None and saved.shape == (len(store), self.loaded.embed_dim):
+                self._video[key] = torch.from_numpy(np.array(saved)).to(dev)
+                return self._video[key]
+            parts = [F.normalize(video_embeds(self.loaded.model, as_tensor(store.frame_cls[i:i + EMBED_CHUNK], dev)), dim=-1)
+                     for i in range(0, len(store), EMBED_CHUNK)]
             self._video[key] = torch.cat(parts) if parts else torch.zeros(0, self.loaded.embed_dim, device=dev)
+            try:
+                store.add_array(name, self._video[key].float().cpu().numpy())
+            except OSError:  # a read-only cache still ranks, it just computes again next time
+                pass
         return self._video[key]
 
-    def visual(self, store, rows: np.ndarray) -> torch.Tensor:
-        """The prompt generator's normalised patch features of ``rows``, from the stored features
-        taken to float32 as QueryScorer does, so both give the same scores."""
-        return prompt_visual(self.loaded.model, as_tensor(store.img_features[rows], self.loaded.device))
+    def _patches(self, store, rows: np.ndarray):
+        """Patch features of ``rows`` in float32 and their patch_stats, as QueryScorer takes them."""
+        patches = as_tensor(store.img_features[rows], self.loaded.device)
+        return (patches, *patch_stats(patches, self.folded.eps))
 
     @torch.inference_mode()
     def exact(self, store, rows: np.ndarray, text: torch.Tensor) -> np.ndarray:
         """Mean cosine over the texts of ``rows`` (sorted) of one store, read from its memory map."""
-        model, dev = self.loaded.model, self.loaded.device
+        dev = self.loaded.device
         out = []
         for i in range(0, len(rows), CHUNK):
             r = rows[i:i + CHUNK]
-            visual = self.visual(store, r)
             video = self.unit_video(store)[torch.from_numpy(r).to(dev)]
-            out.append(cosine_scores(model, video, text, visual=visual).mean(dim=1).float().cpu().numpy())
+            scores = cosine_scores_raw(self.loaded.model, self.folded, video, text, *self._patches(store, r))
+            out.append(scores.mean(dim=1).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     @torch.inference_mode()
     def coordinates(self, stores, units: list[torch.Tensor], seed: int = 0) -> torch.Tensor:
         """(N, r) coordinates of the unit video embeddings in their top-r principal directions
         (text-independent: computed once per collection, from a sample of windows)."""
-        key = tuple(str(s.folder) for s in stores)
+        key = tuple(store_key(s) for s in stores)
         if key not in self._coords:
             video = torch.cat(units)
             rows = np.random.default_rng(seed).choice(len(video), size=min(len(video), PCA_WINDOWS), replace=False)
             mean = video[torch.from_numpy(rows)].mean(dim=0)
             basis = torch.linalg.svd(video[torch.from_numpy(rows)] - mean, full_matrices=False)[2][:RANK]
-            self._coords = {key: torch.cat([(video[i:i + 16 * CHUNK] - mean) @ basis.T
-                                            for i in range(0, len(video), 16 * CHUNK)])}
+            self._coords = {key: torch.cat([(video[i:i + PREFILTER_CHUNK] - mean) @ basis.T
+                                            for i in range(0, len(video), PREFILTER_CHUNK)])}
         return self._coords[key]
 
     def _prefilter(self, stores, units, picked: np.ndarray, prompted: torch.Tensor) -> np.ndarray:
@@ -114,8 +137,8 @@ class CollectionRanker:
         fit = fit.view(r + 1, *prompted.shape[1:])  # (r+1, K, D)
         out, start = [], 0
         for video in units:
-            for i in range(0, len(video), 16 * CHUNK):
-                part = video[i:i + 16 * CHUNK]
+            for i in range(0, len(video), PREFILTER_CHUNK):
+                part = video[i:i + PREFILTER_CHUNK]
                 predicted = torch.einsum("nr,rkd->nkd", design(coords[start + i:start + i + len(part)]), fit)
                 out.append(torch.einsum("nd,nkd->nk", part, F.normalize(predicted, dim=-1)).mean(dim=1))
             start += len(video)
@@ -144,8 +167,8 @@ class CollectionRanker:
         picked = np.sort(rng.choice(total, size=min(sample, total), replace=False))
         prompted = []
         for si, rows in _split(picked, offsets):
-            visual = self.visual(stores[si], rows)
-            unit = F.normalize(prompt_text(self.loaded.model, text, visual), dim=-1)  # (n, K, D)
+            unit = F.normalize(prompt_text_raw(self.loaded.model, self.folded, text, *self._patches(stores[si], rows)),
+                               dim=-1)  # (n, K, D)
             video = units[si][torch.from_numpy(rows).to(unit.device)]
             exact_scores[si][rows] = torch.einsum("nd,nkd->nk", video, unit).mean(dim=1).float().cpu().numpy()
             prompted.append(unit)

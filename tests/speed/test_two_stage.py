@@ -78,3 +78,24 @@ def test_labelled_windows_are_always_exact(tiny_model, tmp_path):
     result = CollectionRanker(tiny_model).rank(stores, text, k=5, candidates=5, max_candidates=5, sample=8,
                                                 always=always)
     assert result.exact[0][[3, 4, 5]].all()
+
+
+def test_video_embeddings_are_kept_beside_the_store_for_the_next_process(tiny_model, tmp_path):
+    [store] = collection(tmp_path, tiny_model, sizes=(120,))
+    first = CollectionRanker(tiny_model).unit_video(store).numpy()
+    saved = store.array(f"unit_video_{tiny_model.fingerprint}")
+    np.testing.assert_array_equal(saved, first)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    # a new ranker (a new process) reads the saved file instead of running the MIT again
+    store.add_array(f"unit_video_{tiny_model.fingerprint}", np.roll(first, 1, axis=0))
+    np.testing.assert_array_equal(CollectionRanker(tiny_model).unit_video(store).numpy(), np.roll(first, 1, axis=0))
+
+
+def test_scorer_keeps_one_ranker_until_the_model_changes(tiny_model, tmp_path):
+    [store] = collection(tmp_path, tiny_model, sizes=(50,))
+    scorer = QueryScorer(tiny_model)
+    ranker = scorer.ranker
+    ranker.unit_video(store)
+    assert scorer.ranker is ranker and ranker._video
+    scorer.reset()  # an adapter switch
+    assert not ranker._video and ranker._folded is None
