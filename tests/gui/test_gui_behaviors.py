@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from ethoscout.gui import commands as C
 from ethoscout.gui.timeline import PREVIEW_ID
 
-from .conftest import wait_curves, wait_indexed
+from .conftest import wait_curves, wait_indexed, wait_saved
 
 
 def test_gui_typing_previews_then_enter_adds(qtbot, open_window):
@@ -91,6 +91,7 @@ def test_gui_drag_on_row_marks_bout_and_click_seeks(qtbot, open_window, indexed_
         return w.timeline.glw.mapFromScene(scene)
 
     drag(view, to_widget(2.0), to_widget(4.0))
+    wait_saved(qtbot, w)
     labels = w.session.labels(w.session.current_video_id)
     assert len(labels) == 1
     lab = labels[0]

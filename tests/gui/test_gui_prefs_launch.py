@@ -14,7 +14,7 @@ from ethoscout.gui.actions import shortcuts_html
 from ethoscout.gui.launch import is_cli, main
 from ethoscout.gui.prefs import DEFAULT_SHORTCUTS, DictStore, Prefs, load_prefs, save_prefs
 
-from .conftest import wait_curves
+from .conftest import wait_curves, wait_saved
 
 
 def test_gui_remapped_shortcut_works_and_is_remembered(qtbot, open_window, make_window, settings):
@@ -30,8 +30,9 @@ def test_gui_remapped_shortcut_works_and_is_remembered(qtbot, open_window, make_
     assert "<b>Y</b></td><td>Accept the suggestion" in shortcuts_html(w.session.prefs)
     w.activateWindow()
     qtbot.keyClick(w, Qt.Key.Key_A)  # the old key does nothing now
-    assert w.session.labels() == []
+    assert not w.session.pending_writes and w.session.labels() == []
     qtbot.keyClick(w, Qt.Key.Key_Y)
+    wait_saved(qtbot, w)
     assert [lab["verdict"] for lab in w.session.labels()] == ["accept"]
     w.close()
     settings.sync()
