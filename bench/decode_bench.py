@@ -6,6 +6,7 @@ with the loop filter off as well (the inexact ``loop_filter=False`` window-spec 
 that option, how far the cached features and the scores move (base-sized random X-CLIP).
 
     python bench/decode_bench.py [--repeat 3] [--feature-windows 6]
+    python bench/decode_bench.py --threads [--repeat 2]   # decoder vs model threads, real video
 """
 from __future__ import annotations
 
@@ -71,6 +72,45 @@ def feature_drift(loaded, info, windows, pre, n: int) -> dict:
             "score_max_diff": float(np.abs(scores["exact"] - scores["nolf"]).max()), "windows": n}
 
 
+THREADS_VIDEO = REAL_VIDEO.parent / "spider_courtship_web_tracktor_39s.mp4"  # real 1080p60
+THREAD_SETTINGS = ((0, None), (2, None), (1, None), (0, 2), (1, 2))  # (decoder, ORT); 0/None: defaults
+
+
+def thread_settings(loaded, path: Path, repeat: int) -> list[list]:
+    """Index time of ``path`` (ort-int8, the CPU default) by decoder threads x ORT intra-op
+    threads, medians of ``repeat`` interleaved rounds; the first row is today's default."""
+    import os
+    import tempfile
+
+    from ethoscout.core.engine import index_video
+    from ethoscout.core.model.runtime import inference_threads, make_vision_backend
+    from ethoscout.core.video import decode
+    from ethoscout.core.video.probe import probe_video
+    from ethoscout.core.video.windows import WindowSpec
+
+    info = probe_video(path)
+    spec = WindowSpec(frames=loaded.num_frames)
+    backends = {t: make_vision_backend(loaded, "ort-int8", threads=t) for t in {t for _, t in THREAD_SETTINGS}}
+    times: dict[tuple, list[float]] = {s: [] for s in THREAD_SETTINGS}
+    default = decode.DECODE_THREADS
+    try:
+        for _ in range(repeat):
+            for dec, ort in THREAD_SETTINGS:
+                decode.DECODE_THREADS = dec
+                with tempfile.TemporaryDirectory(prefix="ethoscout-bench-") as project:
+                    t = time.perf_counter()
+                    result = index_video(project, path, loaded, spec, backends[ort], info=info)
+                    times[(dec, ort)].append(time.perf_counter() - t)
+                assert result.status == "indexed", result
+                print(f"  decoder {dec or 'auto'} x ORT {ort or inference_threads()}: {times[(dec, ort)][-1]:.1f} s "
+                      f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    finally:
+        decode.DECODE_THREADS = default
+    base = float(np.median(times[THREAD_SETTINGS[0]]))
+    return [[info.name, dec or "auto (cores+1)", ort or f"{inference_threads()} (default)", float(np.median(v)),
+             base / float(np.median(v))] for (dec, ort), v in times.items()]
+
+
 def main(argv=None) -> int:
     from ethoscout.core.video.preprocess import Preprocessor
     from ethoscout.core.video.probe import probe_video
@@ -81,8 +121,18 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=int, default=20)
     p.add_argument("--gop", type=int, default=10, help="seconds between keyframes of the generated clip")
     p.add_argument("--feature-windows", type=int, default=6, help="0: skip the feature comparison")
+    p.add_argument("--threads", action="store_true",
+                   help="only: index time of a real 1080p video by decoder threads x model threads")
     args = p.parse_args(argv)
     loaded = bench_model(None)
+    if args.threads:
+        if not THREADS_VIDEO.exists():
+            print(f"{THREADS_VIDEO}: not available (shared videos absent)")
+            return 1
+        rows = thread_settings(loaded, THREADS_VIDEO, args.repeat)
+        print(f"\n## index time (ort-int8) by decoder x model threads, medians of {args.repeat} interleaved rounds")
+        print(table(["clip", "decoder threads", "ORT threads", "index s", "speed-up"], rows))
+        return 0
     pre = Preprocessor.from_config(loaded.preprocessor_config)
     clips = [synthetic_1080p(args.seconds, gop_s=args.gop)] + ([REAL_VIDEO] if REAL_VIDEO.exists() else [])
     rows, drift = [], []

@@ -47,6 +47,10 @@ def index_frames(frames, info: VideoInfo, start_pts: int, tb: float) -> Iterator
         yield i, frame
 
 
+# Decoder threads for indexing (frame + slice threading); 0: FFmpeg's choice, one per core plus
+# one. Inference runs beside it (core/model/runtime.inference_threads); bench/decode_bench.py
+# --threads measures the pair on a real video.
+DECODE_THREADS = 0
 PTS_EXACT_FORMATS = ("mp4", "mov", "matroska")  # demuxers whose packets carry presentation stamps
 
 
@@ -89,6 +93,7 @@ def iter_frames(info: VideoInfo, wanted: np.ndarray, transform: FrameFn, first: 
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = DECODE_THREADS
         if not loop_filter:
             stream.codec_context.options = {"skip_loop_filter": "all"}
         tb = float(stream.time_base)
