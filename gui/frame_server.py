@@ -17,8 +17,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from ethoscout.core.errors import EthoscoutError
+from ethoscout.core.video.reader import FORWARD_LIMIT
 
 from .frames import BACK_RUN, BACK_WINDOW, DisplayReader
+
+IDLE_S = 0.1  # no new frame shown for this long after moving forward: the user paused
+YIELD_S = 0.002  # the filler lets the GUI thread take the frame just shown first (CPU, GIL)
 
 
 def to_qimage(img: np.ndarray) -> QImage:
@@ -36,14 +40,17 @@ class FrameServer(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._cond = threading.Condition()
+        self._cond = threading.Condition()  # requests (GUI -> serving thread)
+        self._fill_cond = threading.Condition()  # frames shown (serving -> filler thread)
         self._path: str | None = None
         self._want: tuple[int, bool] | None = None  # (index, stepping back)
         self._reader: DisplayReader | None = None
         self._reader_path: str | None = None
         self._stop = False
         self.served = 0
-        self._shown: tuple[DisplayReader, int] | None = None  # the filler readies frames before it
+        # the frame last shown (reader, index, moving forward): the filler readies frames before it
+        self._shown: tuple[DisplayReader | None, int | None, bool] | None = None
+        self._last: int | None = None  # the frame shown before it (serving thread)
         self._thread = threading.Thread(target=self._run, name="ethoscout-frames", daemon=True)
         self._filler = threading.Thread(target=self._fill, name="ethoscout-frames-back", daemon=True)
         self._thread.start()
@@ -54,18 +61,19 @@ class FrameServer(QObject):
             self._path = path
             self._info = info
             self._want = None
-            self._cond.notify_all()
+            self._cond.notify()
 
     def request(self, index: int, stepping_back: bool = False) -> None:
         """``stepping_back`` is kept for callers; every frame shown readies the ones before."""
         with self._cond:
             self._want = (int(index), stepping_back)
-            self._cond.notify_all()
+            self._cond.notify()
 
     def stop(self, timeout: float = 3.0) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
+        for cond in (self._cond, self._fill_cond):
+            with cond:
+                self._stop = True
+                cond.notify_all()
         self._thread.join(timeout)
         self._filler.join(timeout)
 
@@ -93,9 +101,11 @@ class FrameServer(QObject):
                 ms = (time.perf_counter() - t0) * 1000
                 self.served += 1
                 self.frameReady.emit(index, to_qimage(img), ms)
-                with self._cond:
-                    self._shown = (self._reader, index)
-                    self._cond.notify_all()  # the filler starts on the frames before it now
+                with self._fill_cond:
+                    forward = self._last is not None and 0 < index - self._last <= FORWARD_LIMIT
+                    self._shown = (self._reader, index, forward)
+                    self._last = index
+                    self._fill_cond.notify()  # the filler starts on the frames before it now
             except EthoscoutError as e:
                 self.failed.emit(str(e))
             except Exception as e:  # never let the decode thread die silently
@@ -105,23 +115,32 @@ class FrameServer(QObject):
 
     def _fill(self) -> None:
         """Second thread: ready the frames before the one last shown (display size, the run
-        before them) with its own decoder; a newer frame shown interrupts and restarts it."""
+        before them) with its own decoder, at once after a jump or a step back; while the user
+        moves forward (playback, steps) only once they pause: the run before would compete with
+        the frames ahead. A newer frame shown interrupts and restarts it."""
         owner, filler = None, None
+        paused_at = None  # (reader, index) shown while moving forward: readied after IDLE_S
         while True:
-            with self._cond:
+            with self._fill_cond:
                 while not self._stop and self._shown is None:
-                    self._cond.wait()
+                    if not self._fill_cond.wait(IDLE_S if paused_at else None) and paused_at:
+                        break
                 if self._stop:
                     break
-                reader, index = self._shown
-                self._shown = None
+                if self._shown is not None:
+                    reader, index, forward = self._shown
+                    self._shown = None
+                else:
+                    (reader, index), forward = paused_at, False
+                paused_at = (reader, index) if forward else None
+            time.sleep(YIELD_S)
             try:
                 if reader is not owner:  # another video (or none): its own decoder on it
                     if filler is not None:
                         filler.close()
                     owner, filler = reader, (reader.sibling() if reader is not None else None)
                 if filler is not None and index is not None:
-                    filler.fill_back(index, abort=lambda: self._moved_on(index))
+                    filler.fill_back(index, prefetch=not forward, abort=lambda: self._moved_on(index))
             except Exception:  # noqa: BLE001  best effort: the serving thread reports real errors
                 if filler is not None:
                     filler.close()
@@ -144,6 +163,7 @@ class FrameServer(QObject):
         if path:
             self._reader = DisplayReader(info or path)
             self.opened.emit(self._reader.info)
-        with self._cond:
-            self._shown = (self._reader, None)  # the filler lets go of the last video's file
-            self._cond.notify_all()
+        with self._fill_cond:
+            self._shown = (self._reader, None, False)  # the filler lets go of the last video's file
+            self._last = None
+            self._fill_cond.notify()

@@ -136,8 +136,12 @@ class DisplayReader(FrameReader):
         self._run_target = -1  # the frame the current decode run was started for
 
     def sibling(self) -> DisplayReader:
-        """Another decoder on the same file sharing this reader's cache (for another thread)."""
-        return DisplayReader(self.info, self.max_side, cache=self.cache)
+        """Another decoder on the same file sharing this reader's cache (for another thread).
+        It decodes whole runs, where frame threading's throughput beats slice threading's
+        quick first frame."""
+        other = DisplayReader(self.info, self.max_side, cache=self.cache)
+        other._stream.thread_type = "AUTO"
+        return other
 
     def convert(self, frame) -> np.ndarray:
         w, h = self.size
@@ -220,9 +224,10 @@ class DisplayReader(FrameReader):
         self.cache.put(target, img)
         return True
 
-    def fill_back(self, index: int, abort=None) -> None:
+    def fill_back(self, index: int, prefetch: bool = True, abort=None) -> None:
         """Ready the frames before the playhead ``index`` (another thread serves meanwhile):
-        the nearest kept ones at display size, then the run before the cached ones if near."""
+        the nearest kept ones at display size, then (``prefetch``) the run before the cached
+        ones if near."""
         self.convert_back(index, abort=abort)
-        if not (abort is not None and abort()) and self.prefetch_back(index, abort=abort):
+        if prefetch and not (abort is not None and abort()) and self.prefetch_back(index, abort=abort):
             self.convert_back(index, abort=abort)

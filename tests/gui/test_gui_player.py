@@ -215,3 +215,31 @@ def test_step_back_right_after_a_jump_is_served_from_the_cache(qtbot, tmp_path):
         assert server._reader.misses == misses
     finally:
         server.stop()
+
+
+def test_frames_before_are_readied_once_stepping_forward_pauses(qtbot, tmp_path):
+    """Moving forward (playback, steps) leaves the GOP before alone until the user pauses;
+    then it is decoded, and stepping back across the keyframe decodes nothing more."""
+    from ethoscout.gui.frame_server import FrameServer
+
+    clip = wide_long_gop(tmp_path / "wide.mp4")
+    server = FrameServer()
+    got = {}
+    server.frameReady.connect(lambda i, img, ms: got.__setitem__(i, qimage_array(img)))
+    server.open(str(clip))
+    try:
+        for i in (31, 32, 33, 34):
+            server.request(i)
+            qtbot.waitUntil(lambda: i in got, timeout=10000)
+        cache = server._reader.cache
+        qtbot.waitUntil(lambda: all(i in cache for i in range(20, 31)), timeout=10000)
+        misses = server._reader.misses
+        with DisplayReader(str(clip)) as fresh:
+            for i in range(33, 24, -1):
+                got.pop(i, None)
+                server.request(i, True)
+                qtbot.waitUntil(lambda: i in got, timeout=10000)
+                np.testing.assert_array_equal(got[i], fresh.read(i, keep_run=False))
+        assert server._reader.misses == misses
+    finally:
+        server.stop()
