@@ -11,7 +11,6 @@ one after a jump included, only looks a converted frame up. Qt-free.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
 
@@ -37,7 +36,7 @@ class FrameCache:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.playhead = 0
-        self._items: OrderedDict[int, object] = OrderedDict()
+        self._items: dict[int, object] = {}
         self._cond = threading.Condition()
         self._converting: set[int] = set()
         self._runs: dict[int, tuple[int, int]] = {}  # reader id -> frames its decode run will keep
@@ -75,15 +74,15 @@ class FrameCache:
                 self.bytes -= self._nbytes(self._items.pop(far))
             self._cond.notify_all()
 
-    def get(self, index: int, convert: bool = True) -> np.ndarray | None:
+    def get(self, index: int) -> np.ndarray | None:
         """Frame ``index`` at display size, converted here if it was kept decoded (and kept so);
-        None when not cached (or, with ``convert=False``, not converted yet)."""
+        None when not cached."""
         with self._cond:
             while index in self._converting:  # another thread is scaling it: nearly done
                 self._cond.wait()
             item = self._items.get(index)
-            if item is None or isinstance(item, np.ndarray) or not convert:
-                return item if isinstance(item, np.ndarray) else None
+            if item is None or isinstance(item, np.ndarray):
+                return item
             self._converting.add(index)
         img = None
         try:
