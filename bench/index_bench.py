@@ -231,7 +231,7 @@ def table(headers: list[str], rows: list[list]) -> str:
     def fmt(c) -> str:
         if not isinstance(c, float):
             return str(c)
-        return f"{c:.0f}" if abs(c) >= 100 or c == 0 else f"{c:.3g}" if abs(c) >= 0.01 else "0"
+        return f"{c:.0f}" if abs(c) >= 100 or c == 0 else f"{c:.3g}" if abs(c) >= 0.01 else f"{c:.1e}"
 
     cells = [[str(h) for h in headers]] + [[fmt(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
