@@ -130,13 +130,13 @@ def collection_ranking(loaded, stores, k: int, repeat: int, candidates: list[int
 
     ranker = CollectionRanker(loaded)
     t = time.perf_counter()
-    for s in stores:
-        ranker.unit_video(s)
+    units = [ranker.unit_video(s) for s in stores]  # read from beside the stores after the first run
+    ranker.coordinates(stores, units)  # text-independent, once per collection and process
     build_s = time.perf_counter() - t
     total = sum(len(s) for s in stores)
     offsets = np.cumsum([0] + [len(s) for s in stores])
     print(f"{len(stores)} stores, {total} windows; prefilter embeddings built in {build_s:.1f} s "
-          f"({sum(v.numel() * v.element_size() for v in ranker._video.values()) / 1e6:.0f} MB in memory)", flush=True)
+          f"({sum(v.numel() * v.element_size() for v in units) / 1e6:.0f} MB in memory)", flush=True)
     rows = []
     for r in range(repeat):
         text_s = ["a mouse rearing against the wall", "two animals fighting", "grooming its face",

@@ -162,11 +162,12 @@ def begin_write(conn: Connection, notify: Callable[[str], None] | None = None,
             except DatabaseLocked:
                 waited = time.monotonic() - start
                 if waited >= limit_s or (waited >= BUSY_STEP_S and not told):
-                    who = ", ".join(writers(conn.path.parent)) or "another ethoscout process"
+                    names = ", ".join(writers(conn.path.parent))
                     if waited >= limit_s:
-                        raise DatabaseLocked(conn.path, f"is still being written by {who} after "
-                                                        f"{waited:.0f} s; try again when it has finished") from None
-                    (notify or log.warning)(f"{conn.path}: waiting for another ethoscout process ({who})…")
+                        raise DatabaseLocked(conn.path, f"is still being written by {names or 'another ethoscout process'}"
+                                                        f" after {waited:.0f} s; try again when it has finished") from None
+                    (notify or log.warning)(f"{conn.path}: waiting for another ethoscout process"
+                                            f"{f' ({names})' if names else ''}…")
                     told = True
                 time.sleep(pause)
                 pause = min(pause * 2, 0.004)
