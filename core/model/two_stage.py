@@ -113,36 +113,56 @@ class CollectionRanker:
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     @torch.inference_mode()
-    def coordinates(self, stores, units: list[torch.Tensor], seed: int = 0) -> torch.Tensor:
-        """(N, r) coordinates of the unit video embeddings in their top-r principal directions
-        (text-independent: computed once per collection, from a sample of windows)."""
+    def coordinates(self, stores, units: list[torch.Tensor], seed: int = 0):
+        """(Z (N, r), mean (D,), basis (r, D)): the unit video embeddings' coordinates in their
+        top-r principal directions (text-independent: computed once per collection, from a
+        sample of windows)."""
         key = tuple(store_key(s) for s in stores)
         if key not in self._coords:
             video = torch.cat(units)
             rows = np.random.default_rng(seed).choice(len(video), size=min(len(video), PCA_WINDOWS), replace=False)
             mean = video[torch.from_numpy(rows)].mean(dim=0)
             basis = torch.linalg.svd(video[torch.from_numpy(rows)] - mean, full_matrices=False)[2][:RANK]
-            self._coords = {key: torch.cat([(video[i:i + PREFILTER_CHUNK] - mean) @ basis.T
-                                            for i in range(0, len(video), PREFILTER_CHUNK)])}
+            coords = torch.cat([(video[i:i + PREFILTER_CHUNK] - mean) @ basis.T
+                                for i in range(0, len(video), PREFILTER_CHUNK)])
+            self._coords = {key: (coords, mean, basis)}
         return self._coords[key]
 
     def _prefilter(self, stores, units, picked: np.ndarray, prompted: torch.Tensor) -> np.ndarray:
-        """Per window, mean over texts of <v_n, unit(p_n)>, where the prompted text p_n is
-        predicted from the window's principal coordinates by least squares on the sample
-        (``prompted`` (S, K, D) unit prompted texts at the sampled windows ``picked``)."""
-        coords = self.coordinates(stores, units)
+        """Per window, mean over texts of <u_n, unit(p_n)>, where the prompted text
+        p_n = c + A^T z_n is predicted from the window's principal coordinates z_n by least
+        squares on the sample (``prompted`` (S, K, D) unit prompted texts at windows ``picked``).
+        <u_n, c> is exact; in <u_n, A^T z_n> and in |p_n| the video embedding is taken as
+        mean + basis^T z_n, so each window costs O(r^2) instead of O(r D)."""
+        coords, mean, basis = self.coordinates(stores, units)
         r = min(coords.shape[1], max(0, len(picked) // 8 - 1))  # keep the fit well determined
-        design = lambda z: torch.cat([torch.ones(len(z), 1, device=z.device), z[:, :r]], dim=1)  # noqa: E731
-        fit = torch.linalg.lstsq(design(coords[torch.from_numpy(picked)]), prompted.flatten(1)).solution
-        fit = fit.view(r + 1, *prompted.shape[1:])  # (r+1, K, D)
+        z_all, basis = coords[:, :r], basis[:r]
+        design = torch.cat([torch.ones(len(picked), 1, device=coords.device), z_all[torch.from_numpy(picked)]], dim=1)
+        fit = torch.linalg.lstsq(design, prompted.flatten(1)).solution.view(r + 1, *prompted.shape[1:])
+        c, a = fit[0], fit[1:].permute(1, 0, 2)  # (K, D), (K, r, D)
+        m_uz = a @ basis.T  # (K, r, r): z^T m z = <mean-free video, A^T z>
+        a_mean, a_c, gram = a @ mean, torch.einsum("krd,kd->kr", a, c), a @ a.transpose(1, 2)
         out, start = [], 0
         for video in units:
             for i in range(0, len(video), PREFILTER_CHUNK):
                 part = video[i:i + PREFILTER_CHUNK]
-                predicted = torch.einsum("nr,rkd->nkd", design(coords[start + i:start + i + len(part)]), fit)
-                out.append(torch.einsum("nd,nkd->nk", part, F.normalize(predicted, dim=-1)).mean(dim=1))
+                z = z_all[start + i:start + i + len(part)]
+                num = part @ c.T + z @ a_mean.T \
+                    + torch.einsum("nr,krs,ns->nk", z, m_uz, z)  # (n, K)
+                norm2 = (c * c).sum(-1) + 2 * z @ a_c.T + torch.einsum("nr,krs,ns->nk", z, gram, z)
+                out.append((num / norm2.clamp_min(1e-12).sqrt()).mean(dim=1))
             start += len(video)
         return torch.cat(out).float().cpu().numpy()
+
+    def _prompted(self, stores, offsets: np.ndarray, flat: np.ndarray, text: torch.Tensor) -> torch.Tensor:
+        """Unit prompted texts (n, K, D) of windows ``flat`` (sorted, across stores), CHUNK at a
+        time whichever stores they come from."""
+        out = []
+        for i in range(0, len(flat), CHUNK):
+            parts = [self._patches(stores[si], rows) for si, rows in _split(flat[i:i + CHUNK], offsets)]
+            patches, mean, rstd = (torch.cat(x) for x in zip(*parts))
+            out.append(F.normalize(prompt_text_raw(self.loaded.model, self.folded, text, patches, mean, rstd), dim=-1))
+        return torch.cat(out) if out else torch.zeros(0, *text.shape, device=self.loaded.device)
 
     @torch.inference_mode()
     def rank(self, stores, text: torch.Tensor, k: int = 100, candidates: int = CANDIDATES,
@@ -154,47 +174,41 @@ class CollectionRanker:
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         total = int(offsets[-1])
         units = [self.unit_video(s) for s in stores]
-        exact_scores = [np.full(n, np.nan, np.float32) for n in sizes]
+        flat_exact = np.full(total, np.nan, np.float32)
 
-        def score(flat: np.ndarray) -> None:
-            for si, rows in _split(np.unique(flat), offsets):
-                rows = rows[np.isnan(exact_scores[si][rows])]
-                if len(rows):
-                    exact_scores[si][rows] = self.exact(stores[si], rows, text)
+        def unit_rows(flat: np.ndarray) -> torch.Tensor:
+            return torch.cat([units[si][torch.from_numpy(rows)] for si, rows in _split(flat, offsets)])
+
+        def score(flat: np.ndarray) -> torch.Tensor:
+            """Exact scores of the windows ``flat`` not scored yet; their prompted texts."""
+            flat = np.unique(flat)
+            flat = flat[np.isnan(flat_exact[flat])]
+            prompted = self._prompted(stores, offsets, flat, text)
+            if len(flat):
+                flat_exact[flat] = torch.einsum("nd,nkd->nk", unit_rows(flat), prompted).mean(dim=1).float().cpu().numpy()
+            return prompted
 
         # the collection's prompted text, from a random sample of windows
-        rng = np.random.default_rng(seed)
-        picked = np.sort(rng.choice(total, size=min(sample, total), replace=False))
-        prompted = []
-        for si, rows in _split(picked, offsets):
-            unit = F.normalize(prompt_text_raw(self.loaded.model, self.folded, text, *self._patches(stores[si], rows)),
-                               dim=-1)  # (n, K, D)
-            video = units[si][torch.from_numpy(rows).to(unit.device)]
-            exact_scores[si][rows] = torch.einsum("nd,nkd->nk", video, unit).mean(dim=1).float().cpu().numpy()
-            prompted.append(unit)
-        approx = self._prefilter(stores, units, picked, torch.cat(prompted))
-
-        sample_exact = np.concatenate([exact_scores[si][rows] for si, rows in _split(picked, offsets)])
-        a, b = np.polyfit(approx[picked], sample_exact, 1) if len(picked) > 2 else (1.0, 0.0)
+        picked = np.sort(np.random.default_rng(seed).choice(total, size=min(sample, total), replace=False))
+        approx = self._prefilter(stores, units, picked, score(picked))
+        a, b = np.polyfit(approx[picked], flat_exact[picked], 1) if len(picked) > 2 else (1.0, 0.0)
         fitted = a * approx + b
-        margin = float(np.quantile(np.abs(sample_exact - fitted[picked]), MARGIN_QUANTILE)) if len(picked) else 0.0
+        margin = float(np.quantile(np.abs(flat_exact[picked] - fitted[picked]), MARGIN_QUANTILE)) if len(picked) else 0.0
 
-        order = np.argsort(-fitted, kind="stable")
+        reach = min(max_candidates, total)  # only the best max_candidates can ever be scored
+        order = np.argpartition(-fitted, reach - 1)[:reach] if reach < total else np.arange(total)
+        order = order[np.argsort(-fitted[order], kind="stable")]
         score(order[:candidates])
         if always is not None:
             score(np.concatenate([np.asarray(w, np.int64) + offsets[si] for si, w in enumerate(always)]))
-        done = np.concatenate([~np.isnan(e) for e in exact_scores])
-        flat_exact = np.concatenate(exact_scores)
+        done = ~np.isnan(flat_exact)
         if done.sum() >= k:
             kth = np.sort(flat_exact[done])[-k]  # the true K-th best is at least this
-            reach = int(np.searchsorted(-fitted[order], -(kth - margin), side="right"))
-            score(order[:min(max(reach, candidates), max_candidates)])
-        per_store, masks = [], []
-        for si in range(len(stores)):
-            e = exact_scores[si]
-            mask = ~np.isnan(e)
-            per_store.append(np.where(mask, e, fitted[offsets[si]:offsets[si + 1]]).astype(np.float32))
-            masks.append(mask)
+            widen = int(np.searchsorted(-fitted[order], -(kth - margin), side="right"))
+            score(order[:max(widen, candidates)])
+        masks = [~np.isnan(flat_exact[offsets[si]:offsets[si + 1]]) for si in range(len(stores))]
+        per_store = [np.where(m, flat_exact[offsets[si]:offsets[si + 1]], fitted[offsets[si]:offsets[si + 1]])
+                     .astype(np.float32) for si, m in enumerate(masks)]
         return CollectionScores(per_store, masks, margin)
 
 
