@@ -28,10 +28,10 @@ from .features import as_tensor, video_embeds
 from .query import store_key
 from .scoring import FoldedPrompt, cosine_scores_raw, patch_stats, prompt_text_raw
 
-SAMPLE = 1024  # windows scored exactly to fit the prefilter and its error
+SAMPLE = 640  # windows scored exactly to fit the prefilter (>= 8 per coordinate) and its error
 RANK = 64  # principal directions of the video embeddings the prefilter's prompt depends on
 PCA_WINDOWS = 20_000  # windows the principal directions are taken from
-CANDIDATES = 1500  # first round of exact scores
+CANDIDATES = 1000  # first round of exact scores
 MAX_CANDIDATES = 6000  # exact scores at most (the time budget)
 MARGIN_QUANTILE = 0.99  # of |exact - fitted prefilter| on the sample
 CHUNK = 256  # windows per exact step (as QueryScorer)
@@ -147,9 +147,8 @@ class CollectionRanker:
             for i in range(0, len(video), PREFILTER_CHUNK):
                 part = video[i:i + PREFILTER_CHUNK]
                 z = z_all[start + i:start + i + len(part)]
-                num = part @ c.T + z @ a_mean.T \
-                    + torch.einsum("nr,krs,ns->nk", z, m_uz, z)  # (n, K)
-                norm2 = (c * c).sum(-1) + 2 * z @ a_c.T + torch.einsum("nr,krs,ns->nk", z, gram, z)
+                num = part @ c.T + z @ a_mean.T + _quadratic(z, m_uz)  # (n, K)
+                norm2 = (c * c).sum(-1) + 2 * z @ a_c.T + _quadratic(z, gram)
                 out.append((num / norm2.clamp_min(1e-12).sqrt()).mean(dim=1))
             start += len(video)
         return torch.cat(out).float().cpu().numpy()
@@ -210,6 +209,11 @@ class CollectionRanker:
         per_store = [np.where(m, flat_exact[offsets[si]:offsets[si + 1]], fitted[offsets[si]:offsets[si + 1]])
                      .astype(np.float32) for si, m in enumerate(masks)]
         return CollectionScores(per_store, masks, margin)
+
+
+def _quadratic(z: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """z_n^T m_k z_n for z (n, r), m (K, r, r) -> (n, K), as K matrix products."""
+    return torch.stack([((z @ mk) * z).sum(-1) for mk in m], dim=1)
 
 
 def _split(flat: np.ndarray, offsets: np.ndarray):
