@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     p.add_argument("--collection", type=int, default=0, help="windows in a generated collection (0: none)")
     p.add_argument("--real-collection", action="store_true", help="rank over the shared videos (indexed once)")
     p.add_argument("--k", type=int, default=100)
-    p.add_argument("--candidates", default="1500", help="comma-separated first-round candidate counts")
+    p.add_argument("--candidates", default="1000", help="comma-separated first-round candidate counts (the ranker's default: 1000)")
     p.add_argument("--max-candidates", type=int, default=None, help="exact scores at most (default: the ranker's)")
     p.add_argument("--sample", type=int, default=None, help="windows sampled for the prefilter (default: the ranker's)")
     args = p.parse_args(argv)
