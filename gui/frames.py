@@ -188,7 +188,11 @@ class DisplayReader(FrameReader):
             if i >= keep_from:
                 self.cache.put(i, frame)
 
-        frame = self.decode_to(index, on_passed=keep, abort=abort)
+        self.skip_before = keep_from  # frames before it are not kept: non-reference ones skipped
+        try:
+            frame = self.decode_to(index, on_passed=keep, abort=abort)
+        finally:
+            self.skip_before = -1
         return None if frame is None else self.convert(frame)
 
     def convert_back(self, index: int, count: int = CONVERT_BACK, abort=None) -> int:

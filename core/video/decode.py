@@ -59,20 +59,25 @@ class DecodeStats:
     frames: int = 0  # frames the decoder returned (skipped ones never come out)
 
 
-def _skipping_frames(container, info: VideoInfo, want: set[int], start_pts: int, tb: float,
-                     stats: DecodeStats) -> Iterator[tuple[int, object]]:
-    """(index, frame) placed by timestamp; packets of unwanted frames go in with skip_frame NONREF."""
+def frames_by_pts(container, info: VideoInfo, wanted: Callable[[int], bool], start_pts: int, tb: float,
+                  stats: DecodeStats | None = None) -> Iterator[tuple[int, object]]:
+    """(index, frame) placed by timestamp (PTS_EXACT_FORMATS only); packets of frames not
+    ``wanted(index)`` go in with skip_frame NONREF (reconstructed only if later frames need them)."""
     stream = container.streams.video[0]
     ctx = stream.codec_context
     i = -1
     for packet in container.demux(stream):
         if packet.pts is not None and packet.size:
-            wanted = info.frame_at((packet.pts - start_pts) * tb) in want
-            ctx.skip_frame = "DEFAULT" if wanted else "NONREF"
+            ctx.skip_frame = "DEFAULT" if wanted(info.frame_at((packet.pts - start_pts) * tb)) else "NONREF"
         for frame in packet.decode():
-            stats.frames += 1
+            if stats is not None:
+                stats.frames += 1
             i = info.frame_at((frame.pts - start_pts) * tb) if frame.pts is not None else i + 1
             yield i, frame
+
+
+def pts_exact(container) -> bool:
+    return any(f in container.format.name for f in PTS_EXACT_FORMATS)
 
 
 def iter_frames(info: VideoInfo, wanted: np.ndarray, transform: FrameFn, first: int = 0,
@@ -102,9 +107,8 @@ def iter_frames(info: VideoInfo, wanted: np.ndarray, transform: FrameFn, first: 
             prime_decoder(container, stream)
             target = int(round(info.time_of(int(wanted[0])) / tb)) + start_pts
             container.seek(target, stream=stream, backward=True, any_frame=False)
-        by_pts = skip_unwanted and any(f in container.format.name for f in PTS_EXACT_FORMATS)
-        if by_pts:
-            frames = _skipping_frames(container, info, want, start_pts, tb, stats)
+        if skip_unwanted and pts_exact(container):
+            frames = frames_by_pts(container, info, want.__contains__, start_pts, tb, stats)
         else:
             frames = index_frames(_counted(container.decode(stream), stats), info, start_pts, tb)
         i = -1

@@ -2,14 +2,16 @@
 
 For display and tests, not for indexing (see decode.py). Stepping forward decodes on from the
 current position; any other jump seeks to the keyframe before the target and decodes forward
-to the exact frame.
+to the exact frame. Frames before ``skip_before`` that no later frame refers to are not even
+reconstructed (MP4/MOV/Matroska, where every frame carries its own timestamp): a jump far into
+a long GOP decodes a third to half fewer frames, the same ones exactly.
 """
 from __future__ import annotations
 
 import av
 import numpy as np
 
-from .decode import index_frames
+from .decode import frames_by_pts, index_frames, pts_exact
 from .probe import VideoError, VideoInfo, open_container, prime_decoder, probe_video
 
 # Decoding forward this many frames is cheaper than a seek plus a GOP's worth of decoding.
@@ -27,6 +29,9 @@ class FrameReader:
         self._frames = None  # decoder generator
         self._pos = -1  # index of the last frame decoded
         self._primed = False
+        self._by_pts = pts_exact(self._container)
+        self.skip_before = -1  # frames before this index: non-reference ones are skipped
+        self.decoded = 0  # frames the decoder returned
 
     def close(self) -> None:
         self._container.close()
@@ -70,6 +75,7 @@ class FrameReader:
                 if abort is not None and abort():
                     return None
                 i, frame = next(self._frames)
+                self.decoded += 1
                 self._pos = i
                 if i >= index:
                     return frame
@@ -93,5 +99,9 @@ class FrameReader:
             self._primed = True
         target = int(round(self.info.time_of(index) / self._tb)) + self._start
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-        self._frames = index_frames(self._container.decode(self._stream), self.info, self._start, self._tb)
+        if self._by_pts:
+            self._frames = frames_by_pts(self._container, self.info, lambda i: i >= self.skip_before,
+                                         self._start, self._tb)
+        else:  # decode-order timestamps (AVI): placed by counting, so every frame decoded
+            self._frames = index_frames(self._container.decode(self._stream), self.info, self._start, self._tb)
         self._pos = -1

@@ -131,6 +131,20 @@ def test_display_reader_back_steps_hit_the_cache(tmp_path):
     ref.close()
 
 
+def test_a_jump_skips_unkept_non_reference_frames_and_stays_exact(tmp_path):
+    """Frames before the kept run that no other frame refers to (B-frames here) are never
+    reconstructed; the frames shown and kept are those of a decode of every frame."""
+    clip = write_long_gop(tmp_path / "long.mp4", frames=200)
+    with DisplayReader(str(clip)) as r, FrameReader(str(clip)) as every:
+        img = r.read(190)  # keeps 70..189 as decoded; 0..69 only as far as references need
+        np.testing.assert_array_equal(img, every.read(190))
+        assert r.decoded < every.decoded == 191
+        for i in (189, 150, 100, 71, 70):
+            assert r.cached(i)
+            np.testing.assert_array_equal(r.read(i), every.read(i))
+        assert not r.cached(69)
+
+
 def test_gui_indexing_progress_shows_in_list_and_status(qtbot, window, project_dir, video_factory):
     w = window
     clip = video_factory("long.mp4", frames=300, fps=15.0)
