@@ -194,7 +194,7 @@ class EditLabel(Command):
     label_id: int = 0
     fields: dict = field(default_factory=dict)
     name = "Edit label"
-    changes = ("labels",)
+    changes = ("labels", "writes")
 
     def do(self, session):
         return session.update_label(self.label_id, **self.fields)
@@ -204,7 +204,7 @@ class EditLabel(Command):
 class DeleteLabels(Command):
     label_ids: list[int] = field(default_factory=list)
     name = "Delete labels"
-    changes = ("labels", "suggestions")
+    changes = ("labels", "suggestions", "writes")
 
     def do(self, session):
         return session.delete_labels(self.label_ids)
@@ -218,7 +218,7 @@ class MoveBout(Command):
     start_s: float = 0.0
     end_s: float = 0.0
     name = "Move bout"
-    changes = ("labels",)
+    changes = ("labels", "writes")
 
     def do(self, session):
         return session.move_label(self.label_id, self.start_s, self.end_s)

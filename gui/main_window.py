@@ -484,11 +484,10 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._labels_changed)
 
     def _delete_labels(self, ids: list) -> None:
-        if ids:
-            n = self.run(C.DeleteLabels(list(ids)))
-            if n:
-                self.status.show_message("info", f"deleted {n} label(s); Ctrl+Z brings them back"
-                                         + (" in one step" if n > 1 else ""))
+        if ids and self.run(C.DeleteLabels(list(ids))) is not None:  # queued; a failure says so
+            n = len(ids)
+            self.status.show_message("info", f"deleted {n} label(s); Ctrl+Z brings them back"
+                                     + (" in one step" if n > 1 else ""))
 
     def cancel_work(self) -> None:
         n = self.session.cancel_all()

@@ -7,9 +7,9 @@ Invariants kept here (and nowhere else):
 - an answer is stored for exactly the clip under review; with none on screen, A / R / S / N
   show the next clip and store nothing;
 - stored times are those of frames (the frame on screen at a time, by presentation timestamp);
-- answers, coded bouts, marked bouts, undo and redo are queued in order (``writes``): what they
-  store is captured when the key is pressed and the next clip shows at once; the session's
-  other writes wait for the queued ones first.
+- answers, coded and marked bouts, label edits and deletes, undo and redo are queued in order
+  (``writes``): what they store is captured when the key is pressed and the next clip shows at
+  once; the session's other writes wait for the queued ones first.
 """
 from __future__ import annotations
 
@@ -318,33 +318,40 @@ class ReviewMixin(WritesMixin):
 
         return self._queue_write(describe_bout(verdict, name, a, b), write, ("labels",), times=(a, b))
 
-    def move_label(self, label_id: int, start_s: float, end_s: float) -> dict:
-        """A bout's edges dragged on the timeline: new times snapped to frames."""
+    def move_label(self, label_id: int, start_s: float, end_s: float) -> PendingWrite:
+        """A bout's edges dragged on the timeline: new times snapped to frames (queued)."""
         lab = self._need_project().label(label_id)
         a, b = self._frame_span(lab["video_id"], *sorted((float(start_s), float(end_s))))
         return self.update_label(label_id, start_s=a, end_s=b)
 
-    def update_label(self, label_id: int, **fields) -> dict:
-        row = self._settled().update_label(label_id, **fields)
-        self.events.emit("labels")
-        return row
+    def update_label(self, label_id: int, **fields) -> PendingWrite:
+        """Change a label's fields (queued; a refused value says why and the stored one shows again)."""
+        lab = self._need_project().label(label_id)
+        fields = dict(fields)
+        what = ", ".join(f"{k} {v}" for k, v in fields.items())
+        what = f"edit {lab['behavior']} {lab['start_s']:.1f}–{lab['end_s']:.1f} s: {what}"
+        return self._queue_write(what, lambda project: project.update_label(label_id, **fields), ("labels",))
 
-    def delete_label(self, label_id: int) -> None:
-        self.delete_labels([label_id])
+    def delete_label(self, label_id: int) -> PendingWrite:
+        return self.delete_labels([label_id])
 
-    def delete_labels(self, label_ids: list[int]) -> int:
-        """Delete labels in one transaction: one undo step brings them all back."""
-        p = self._settled()
+    def delete_labels(self, label_ids: list[int]) -> PendingWrite | None:
+        """Delete labels in one transaction (queued): one undo step brings them all back."""
         ids = list(label_ids)
+        if not ids:
+            return None
         if len(ids) == 1:
-            p.delete_label(ids[0])
-        elif ids:
-            with p.action(f"delete {len(ids)} labels"):
+            lab = self._need_project().label(ids[0])
+            what = "delete " + describe_bout(lab["verdict"], lab["behavior"], lab["start_s"], lab["end_s"])
+        else:
+            what = f"delete {len(ids)} labels"
+
+        def write(project):
+            with project.action(what):
                 for lid in ids:
-                    p.delete_label(lid)
-        self.events.emit("labels")
-        self.refresh_suggestions()
-        return len(ids)
+                    project.delete_label(lid)
+
+        return self._queue_write(what, write, ("labels", "suggestions"))
 
     # ---- coding by key ---------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""The review's changes (answers, coded and marked bouts, undo, redo) are written on the
-project's I/O queue, in the order they were made, so the window never waits for the database:
-another ethoscout process (a long import) may hold its write lock for a while.
+"""The review's changes (answers, coded and marked bouts, label edits and deletes, undo, redo)
+are written on the project's I/O queue, in the order they were made, so the window never waits
+for the database: another ethoscout process (a long import) may hold its write lock for a while.
 
 - What a change stores is captured when its key is pressed (clip, video, times, subject,
   adapter); the window moves on at once. Views update when the queue has landed: each change
@@ -122,6 +122,7 @@ class WritesMixin(SessionBase):
                     landed(job.result)
             else:
                 self.message("error", problem)
+                scope.affected.add("labels")  # a cell or bout drawn as edited shows what is stored
                 if clip_key is not None:
                     scope.affected.add("suggestions")  # its clip is offered again
             if not scope.writes:

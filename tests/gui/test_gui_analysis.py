@@ -64,6 +64,7 @@ def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs
     s.update_label(first["id"], verdict="accept")  # accept one
     for lab in predicted[1:]:
         s.delete_label(lab["id"])  # delete the rest
+    wait_saved(qtbot, w)
     assert [lab["verdict"] for lab in s.labels(vid) if lab["annotator"] == "model v0"] == ["accept"]
     panel.threshold.setValue(1.0)  # adjustable: above every cosine score, no bout at all
     panel.predict_button.click()

@@ -185,3 +185,82 @@ def test_closing_the_project_stores_the_answers_queued_behind_a_lock(qtbot, open
     assert s.project is None
     assert stored(indexed_project) == shown
     assert w.status.level != "error"
+
+
+def ops(folder):
+    return db_rows(folder, "SELECT description, undone FROM ops ORDER BY id")
+
+
+def select_rows(qtbot, w, ids):
+    from PySide6.QtCore import QItemSelectionModel
+
+    table = w.labels_table.table
+    table.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for lid in ids:
+        table.selectionModel().select(table.model().index(w.labels_table.label_ids().index(lid), 0), flags)
+    assert sorted(w.labels_table.selected_ids()) == sorted(ids)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
+
+
+def test_label_edits_and_deletes_during_another_process_write_land_in_order(qtbot, open_window,
+                                                                             indexed_project, holder):
+    w = open_window
+    s = w.session
+    b = reviewing(qtbot, w)
+    vid = s.view.video_id
+    bouts = [w.run(C.MarkBout(vid, b["id"], a, z)) for a, z in ((1.0, 2.0), (3.0, 4.0), (4.6, 5.4))]
+    wait_saved(qtbot, w)
+    one, two, three = (p.result for p in bouts)
+    done_before = len(ops(indexed_project))
+    rows = lambda: db_rows(indexed_project, "SELECT id, start_s, end_s, verdict, comment FROM labels ORDER BY id")  # noqa: E731
+    before = rows()
+    ticks = []
+    timer = QTimer(w)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+
+    # as a user would, while another process holds the lock: a cell edited, a bout dragged on
+    # the timeline, a row deleted with the Delete key, then Ctrl+Z (takes back the delete)
+    lock = holder(indexed_project)
+    table = w.labels_table.table
+    table.item(w.labels_table.label_ids().index(one), 2).setText("2.5")
+    w.timeline.boutMoved.emit(two, 3.2, 4.4)
+    select_rows(qtbot, w, [three])
+    press(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(s.pending_writes) == 4
+    qtbot.waitUntil(lambda: w.status.waiting.isVisible(), timeout=5000)
+    assert "4 changes queued" in w.status.waiting.text()
+    assert w.status.level != "error" and lock.holding and rows() == before
+    ticks.clear()
+    qtbot.wait(100)
+    assert ticks  # the event loop runs while the lock is held
+
+    lock.release()
+    wait_saved(qtbot, w)
+    (_, a1, z1, *_), (_, a2, z2, *_), (_, a3, z3, *_) = rows()
+    assert (a1, z1) == (1.0, 2.5)
+    assert (a2, z2) == (pytest.approx(3.2, abs=0.5 / 15), pytest.approx(4.4, abs=0.5 / 15))
+    assert (a3, z3) == before[2][1:3]  # deleted, then brought back by the undo queued after it
+    assert [d.split(":")[0] for d, _ in ops(indexed_project)[done_before:]] == [
+        "edit a bright square 1.0–2.0 s", "edit a bright square 3.0–4.0 s",
+        f"delete manual a bright square {before[2][1]:.1f}–{before[2][2]:.1f} s"]
+    assert [u for _, u in ops(indexed_project)[done_before:]] == [0, 0, 1]
+    assert w.status.message.text().startswith("undid: delete manual")
+    assert table.rowCount() == 3 and not w.status.waiting.isVisible()
+
+    # several rows deleted at once, after an edit of one of them: one step each, in order
+    lock = holder(indexed_project)
+    w.run(C.EditLabel(one, {"comment": "checked", "verdict": "accept"}))
+    select_rows(qtbot, w, [one, two])
+    assert len(s.pending_writes) == 2 and rows()[0][3:] == ("manual", None)
+    lock.release()
+    wait_saved(qtbot, w)
+    assert [r[0] for r in rows()] == [three]
+    assert [d for d, _ in ops(indexed_project)[-2:]] == [
+        "edit a bright square 1.0–2.5 s: comment checked, verdict accept", "delete 2 labels"]
+    assert w.labels_table.label_ids() == [three]
+    press(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # both rows come back, edited
+    wait_saved(qtbot, w)
+    assert [r[0] for r in rows()] == [one, two, three] and rows()[0][3:] == ("accept", "checked")

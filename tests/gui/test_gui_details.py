@@ -95,7 +95,9 @@ def test_multi_row_delete_is_one_undo_step(qtbot, open_window):
     for r in range(3):
         table.selectionModel().select(table.model().index(r, 0), flags)
     w.labels_table.delete_button.click()
-    assert s.labels() == [] and "in one step" in w.status.message.text()
+    assert "in one step" in w.status.message.text()
+    wait_saved(qtbot, w)
+    assert s.labels() == []
     w.run(C.Undo())
     wait_saved(qtbot, w)
     assert len(s.labels()) == 3

@@ -106,11 +106,13 @@ def test_gui_edit_and_delete_labels(qtbot, open_window, indexed_project):
     table = w.labels_table.table
     r = w.labels_table.label_ids().index(lid)
     table.item(r, 2).setText("2.5")
+    wait_saved(qtbot, w)
     assert rows(indexed_project, "SELECT end_s FROM labels WHERE id = ?", (lid,)) == [(2.5,)]
     # a bad value is refused with a message, nothing changes
     r = w.labels_table.label_ids().index(lid)
     table.item(r, 2).setText("0.5")
-    assert "not after start" in w.status.message.text()
+    wait_saved(qtbot, w)
+    assert "not after start" in w.status.message.text() and w.status.level == "error"
     qtbot.waitUntil(lambda: table.item(w.labels_table.label_ids().index(lid), 2).text() == "2.500")
     assert rows(indexed_project, "SELECT end_s FROM labels WHERE id = ?", (lid,)) == [(2.5,)]
     # Delete key on the selected row
@@ -120,6 +122,7 @@ def test_gui_edit_and_delete_labels(qtbot, open_window, indexed_project):
     assert w.labels_table.selected_ids() == [lid]
     table.setFocus()
     qtbot.keyClick(table, Qt.Key.Key_Delete)
+    wait_saved(qtbot, w)
     assert rows(indexed_project, "SELECT COUNT(*) FROM labels") == [(0,)]
 
 
