@@ -14,7 +14,7 @@
    (Session.set_preview -> model thread -> GUI thread -> timeline row drawn), after the 250 ms
    typing debounce.
 
-    QT_QPA_PLATFORM=offscreen python bench/gui_bench.py [--seconds 20] [--rounds 2] [--old REV]
+    QT_QPA_PLATFORM=offscreen python bench/gui_bench.py [--seconds 20] [--rounds 2] [--old REV[,REV]]
                                                         [--skip-curve] [--json out.json]
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ KEYFRAME_EVERY = 300  # frames: the generated clip's GOP (10 s at 30 fps)
 CASES = ("forward", "back_repeat_33ms", "back_tap_150ms", "random_seek", "back_right_after_jump",
          "back_across_gop")
 OLD_FRAMES = "13ded9e"  # gui/frames.py + frame_server.py before the second decoder (issue 14 item 4)
+BEFORE_ISSUE = "0fc83d9"  # the same before issue 14 (no kept runs: a step back after a jump decoded a GOP)
 
 
 def frame_server_at(rev: str | None):
@@ -230,7 +231,9 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=90)
     ap.add_argument("--windows", type=int, default=3600)
     ap.add_argument("--rounds", type=int, default=2, help="alternating old/new rounds of frame steps")
-    ap.add_argument("--old", default=OLD_FRAMES, help="git revision of today's gui/frames.py + frame_server.py")
+    ap.add_argument("--old", default=OLD_FRAMES,
+                    help="git revision(s), comma-separated, of the gui/frames.py + frame_server.py to compare "
+                         f"(e.g. {BEFORE_ISSUE},{OLD_FRAMES}: before issue 14, and before the second decoder)")
     ap.add_argument("--skip-curve", action="store_true", help="frame steps only")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -238,7 +241,9 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     path = synthetic_1080p(args.seconds, gop_s=KEYFRAME_EVERY // 30)
     print(f"clip: {path} ({time.perf_counter() - t:.0f} s to prepare); load average {os.getloadavg()}")
-    servers = {"old": frame_server_at(args.old), "new": frame_server_at(None)}
+    revs = [r for r in args.old.split(",") if r]
+    servers = {(f"old{k + 1}" if len(revs) > 1 else "old"): frame_server_at(r) for k, r in enumerate(revs)}
+    servers["new"] = frame_server_at(None)
     runs: dict[str, dict] = {name: {} for name in servers}
     for _ in range(args.rounds):
         for name, cls in servers.items():
@@ -246,7 +251,8 @@ def main(argv=None) -> int:
             for case in CASES:
                 runs[name].setdefault(case, []).extend(steps[case])
     print(f"\nframe steps on {steps['file']} ({steps['size']}, {steps['frames']} frames, keyframe every "
-          f"10 s), ms, old = FrameServer of {args.old}, new = this tree, {args.rounds} alternating rounds; "
+          f"10 s), ms, {', '.join(f'{n} = FrameServer of {r}' for n, r in zip(servers, revs))}, new = this tree, "
+          f"{args.rounds} alternating rounds; "
           f"load average now {os.getloadavg()}:")
     head = "".join(f"{n + ' ' + q:>10}" for n in servers for q in ("p50", "p95", "max"))
     print(f"{'case':<22}{head}")

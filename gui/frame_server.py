@@ -116,8 +116,8 @@ class FrameServer(QObject):
     def _fill(self) -> None:
         """Second thread: ready the frames before the one last shown (display size, the run
         before them) with its own decoder, at once after a jump or a step back; while the user
-        moves forward (playback, steps) only once they pause: the run before would compete with
-        the frames ahead. A newer frame shown interrupts and restarts it."""
+        moves forward (playback, steps) only once they pause: that work would compete with the
+        frames ahead. A newer frame shown interrupts and restarts it."""
         owner, filler = None, None
         paused_at = None  # (reader, index) shown while moving forward: readied after IDLE_S
         while True:
@@ -133,6 +133,8 @@ class FrameServer(QObject):
                 else:
                     (reader, index), forward = paused_at, False
                 paused_at = (reader, index) if forward else None
+                if forward:
+                    continue  # nothing to do behind the playhead until the user pauses
             time.sleep(YIELD_S)
             try:
                 if reader is not owner:  # another video (or none): its own decoder on it
@@ -140,7 +142,7 @@ class FrameServer(QObject):
                         filler.close()
                     owner, filler = reader, (reader.sibling() if reader is not None else None)
                 if filler is not None and index is not None:
-                    filler.fill_back(index, prefetch=not forward, abort=lambda: self._moved_on(index))
+                    filler.fill_back(index, abort=lambda: self._moved_on(index))
             except Exception:  # noqa: BLE001  best effort: the serving thread reports real errors
                 if filler is not None:
                     filler.close()

@@ -227,10 +227,9 @@ class DisplayReader(FrameReader):
         self.cache.put(target, img)
         return True
 
-    def fill_back(self, index: int, prefetch: bool = True, abort=None) -> None:
+    def fill_back(self, index: int, abort=None) -> None:
         """Ready the frames before the playhead ``index`` (another thread serves meanwhile):
-        the nearest kept ones at display size, then (``prefetch``) the run before the cached
-        ones if near."""
+        the nearest kept ones at display size, then the run before the cached ones if near."""
         self.convert_back(index, abort=abort)
-        if prefetch and not (abort is not None and abort()) and self.prefetch_back(index, abort=abort):
+        if not (abort is not None and abort()) and self.prefetch_back(index, abort=abort):
             self.convert_back(index, abort=abort)
