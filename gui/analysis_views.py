@@ -255,10 +255,7 @@ class AnalysisViews:
         self._guard(self.session.select_subject, subject_id)
 
     def _add(self, name: str, key: str) -> None:
-        s = self._guard(self.session.add_subject, name, key)
-        if s is not None:
-            self.session.select_subject(s["id"])
-            self.w.status.show_message("info", f"subject {s['name']}: new labels are its (Ctrl+Z undoes)")
+        self._guard(self.session.add_subject, name, key)  # selected and said when it lands
 
     def refresh(self, *_args) -> None:
         has_project = self.session.project is not None

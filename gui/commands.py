@@ -137,7 +137,7 @@ class AddBehavior(Command):
     colour: str | None = None
     kind: str = "state"
     name = "Add behaviour"
-    changes = ("behaviors", "curves", "preview", "suggestions", "view.behavior_id", "view.clip")
+    changes = ("behaviors", "curves", "preview", "suggestions", "view.behavior_id", "view.clip", "writes")
 
     def do(self, session):
         return session.add_behavior(self.text, prompts=self.prompts, key=self.key, colour=self.colour,
@@ -149,7 +149,7 @@ class EditBehavior(Command):
     behavior_id: int = 0
     fields: dict = field(default_factory=dict)
     name = "Edit behaviour"
-    changes = ("behaviors", "labels", "curves")
+    changes = ("behaviors", "labels", "curves", "writes")
 
     def ask(self, session, dialogs):
         if not self.fields:
@@ -164,7 +164,7 @@ class EditBehavior(Command):
 class DeleteBehavior(Command):
     behavior_id: int = 0
     name = "Delete behaviour"
-    changes = ("behaviors", "labels", "curves", "suggestions", "view.behavior_id", "view.clip", "view.coding")
+    changes = ("behaviors", "labels", "curves", "suggestions", "view.behavior_id", "view.clip", "view.coding", "writes")
 
     def ask(self, session, dialogs):
         b = session.behavior(self.behavior_id)

@@ -15,6 +15,7 @@ from ethoscout.core.data.errors import ProjectError
 from ethoscout.core.jobs import DONE, Job
 
 from .base import SessionBase
+from .writes import PendingWrite
 
 RESULT_KINDS = {"time budget": "time-budget", "transitions": "transitions", "agreement": "agreement"}
 
@@ -79,7 +80,7 @@ class AnalysisMixin(SessionBase):
             subject_id = self._need_project().find_subject(int(subject_id))["id"]
         self.view.subject_id = subject_id
 
-    def add_subject(self, name: str, key: str | None = None) -> dict:
+    def add_subject(self, name: str, key: str | None = None) -> PendingWrite:
         key = (key or "").strip() or None
         if key is not None:
             taken = self.reserved_keys().get(key.lower())
@@ -87,9 +88,18 @@ class AnalysisMixin(SessionBase):
             if taken or clash:
                 raise ProjectError("subject key", f"“{key}” is already the key for "
                                                   f"“{taken or clash['name']}”")
-        s = self._need_project().add_subject(name, key=key)
-        self.events.emit("subjects")
-        return s
+        name = " ".join(str(name).split())
+        if not name:
+            raise ProjectError("subject", "a subject needs a name")
+
+        def landed(s):
+            self.events.emit("subjects")
+            self.select_subject(s["id"])
+            self.message("info", f"subject {s['name']}: new labels are its (Ctrl+Z undoes)")
+
+        # queued with the other changes; it becomes the current subject when it lands
+        return self._queue_write(f"add subject {name}", lambda project: project.add_subject(name, key=key),
+                                 landed=landed)
 
     def subject_for_key(self, key: str) -> dict | None:
         key = (key or "").lower()

@@ -7,9 +7,10 @@ Invariants kept here (and nowhere else):
 - an answer is stored for exactly the clip under review; with none on screen, A / R / S / N
   show the next clip and store nothing;
 - stored times are those of frames (the frame on screen at a time, by presentation timestamp);
-- answers, coded and marked bouts, label edits and deletes, undo and redo are queued in order
-  (``writes``): what they store is captured when the key is pressed and the next clip shows at
-  once; the session's other writes wait for the queued ones first.
+- every change the window makes (answers, bouts, label edits and deletes, behaviours, subjects,
+  undo, redo) is queued in order (``writes``): what it stores is captured when the key is
+  pressed and the window goes on at once; what needs the stored row (a new behaviour's id)
+  shows when it lands.
 """
 from __future__ import annotations
 
@@ -227,26 +228,34 @@ class ReviewMixin(WritesMixin):
             raise ProjectError("ethoscout", str(e)) from None
 
     def add_behavior(self, text: str, prompts: list[str] | None = None, key: str | None = None,
-                     colour: str | None = None, kind: str = "state") -> dict:
+                     colour: str | None = None, kind: str = "state") -> PendingWrite:
+        """Add a behaviour (queued): it is listed and selected when it lands (it needs its id)."""
         name = " ".join(str(text).split())
         if not name:
             raise ProjectError("ethoscout", "describe the behaviour in words, e.g. \"mouse rearing against the wall\"")
         name = self._check_name(name)
         key = self._check_key(key)
-        b = self._settled().add_behavior(name, prompts=prompts or [name], key=key, colour=colour, kind=kind)
-        self.scope.behaviors = self.project.behaviors()
-        self.events.emit("behaviors")
-        if self.preview_text and " ".join(self.preview_text.split()) == name:
-            # the curve typed so far becomes the behaviour's: no flicker, no wait
-            for vid, c in self.preview.items():
-                self.curves.setdefault(vid, {})[b["id"]] = c
-            self.events.emit("curves")
-        self.clear_preview()
-        self.select_behavior(b["id"])
-        self.refresh_scores()
-        return b
+        # the curve typed so far becomes the behaviour's: no rescoring wait
+        typed = dict(self.preview) if " ".join(self.preview_text.split()) == name else {}
+        prompts = list(prompts or [name])
 
-    def update_behavior(self, behavior_id: int, **fields) -> dict:
+        def write(project):
+            return project.add_behavior(name, prompts=prompts, key=key, colour=colour, kind=kind)
+
+        def landed(b):
+            self.scope.behaviors = [*self.behaviors, b]
+            self.events.emit("behaviors")
+            for vid, c in typed.items():
+                self.curves.setdefault(vid, {})[b["id"]] = c
+            if typed:
+                self.events.emit("curves")
+            self.select_behavior(b["id"])
+
+        self.clear_preview()
+        return self._queue_write(f"add behaviour {name}", write, ("behaviors", "scores"), landed=landed)
+
+    def update_behavior(self, behavior_id: int, **fields) -> PendingWrite:
+        """Edit a behaviour (queued); its labels and, for new prompts, its scores follow when it lands."""
         old = self.behavior(behavior_id)
         if "name" in fields:
             fields["name"] = self._check_name(fields["name"])
@@ -259,28 +268,26 @@ class ReviewMixin(WritesMixin):
                 fields["modifiers"] = sets_from_text(fields["modifiers"])
             except ModifierError as e:
                 raise ProjectError("modifiers", str(e)) from None
-        b = self._settled().update_behavior(behavior_id, **fields)
-        self.scope.behaviors = self.project.behaviors()
-        self.events.emit("behaviors")
-        if b["prompts"] != old["prompts"]:
-            self.refresh_scores()
-        self.events.emit("labels")
-        return b
+        affects = ("behaviors", "labels") + (("scores",) if fields.get("prompts", old["prompts"]) != old["prompts"] else ())
+        return self._queue_write(f"edit behaviour {old['name']}",
+                                 lambda project: project.update_behavior(behavior_id, **fields), affects)
 
-    def delete_behavior(self, behavior_id: int) -> int:
-        n = self._settled().delete_behavior(behavior_id)
-        self.scope.behaviors = self.project.behaviors()
-        for per in self.curves.values():
-            per.pop(behavior_id, None)
-        self.view.coding = tuple(c for c in self.view.coding if c[0] != behavior_id)
-        if self.view.behavior_id == behavior_id:
-            self.view.clip = None
-            self.view.behavior_id = self.behaviors[0]["id"] if self.behaviors else None
-        self.events.emit("behaviors")
-        self.events.emit("labels")
-        self.events.emit("curves")
-        self.refresh_suggestions()
-        return n
+    def delete_behavior(self, behavior_id: int) -> PendingWrite:
+        """Delete a behaviour and its labels (queued; one undo step)."""
+        name = self.behavior(behavior_id)["name"]
+
+        def landed(_n):
+            self.scope.behaviors = [b for b in self.behaviors if b["id"] != behavior_id]
+            for per in self.curves.values():
+                per.pop(behavior_id, None)
+            self.view.coding = tuple(c for c in self.view.coding if c[0] != behavior_id)
+            if self.view.behavior_id == behavior_id:
+                self.view.clip = None
+                self.view.behavior_id = self.behaviors[0]["id"] if self.behaviors else None
+            self.events.emit("curves")
+
+        return self._queue_write(f"delete behaviour {name}", lambda project: project.delete_behavior(behavior_id),
+                                 ("behaviors", "labels", "suggestions"), landed=landed)
 
     # ---- labels ----------------------------------------------------------------------------
 
@@ -392,6 +399,9 @@ class ReviewMixin(WritesMixin):
 
     def _refresh_after_writes(self, affected: set[str]) -> None:
         if "everything" not in affected:
+            if "behaviors" in affected:
+                self.scope.behaviors = self.project.behaviors()
+                self.events.emit("behaviors")
             if "labels" in affected:
                 self.events.emit("labels")
             if "suggestions" in affected:

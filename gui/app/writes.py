@@ -14,8 +14,10 @@ for the database: another ethoscout process (a long import) may hold its write l
   ethoscout process (import)…" (event ``writes``); it clears when the change lands.
 - A change that fails says so (``message``, level error) naming what was not saved; an answered
   clip goes back to the suggestions.
-- Closing the project waits for the queued changes (``ProjectScope.close``); the session's
-  other writes wait for them too (``_settled``), so the undo history keeps the user's order.
+- Closing the project waits for the queued changes (``ProjectScope.close``); so does a
+  training start (``settle_writes``), which learns from them.
+- A change that needs what the database returns (a new behaviour's id) does its part in
+  ``landed``, on the session's thread; until then the waiting line says why it is not shown.
 """
 from __future__ import annotations
 
@@ -136,8 +138,7 @@ class WritesMixin(SessionBase):
         return pending
 
     def _settled(self) -> Project:
-        """The project, once the queued changes are stored: a write made on this thread must
-        come after them (undo order, a behaviour deleted under a queued answer)."""
+        """The project, once the queued changes are stored (what reads it must see them)."""
         project = self._need_project()
         for pending in list(self.scope.writes):
             pending.job.wait()  # each ends within the write lock's wait limit

@@ -131,6 +131,14 @@ def wait_saved(qtbot, window, timeout=10000):
     qtbot.waitUntil(lambda: not window.session.pending_writes, timeout=timeout)
 
 
+def landed(qtbot, window, pending, timeout=10000):
+    """What a queued change stored (a new behaviour's row) once it and those before it landed."""
+    assert pending is not None
+    wait_saved(qtbot, window, timeout)
+    assert pending.job.status == "done", pending.job.error
+    return pending.result
+
+
 SPEC = dict(span_s=1.0, stride_s=0.5, frames=8, scheme="sparse")
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import wait_curves, wait_saved
+from .conftest import landed, wait_curves, wait_saved
 
 
 def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs):
@@ -19,8 +19,10 @@ def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs
     # A subject added in the bar becomes the current one; its key selects it again later.
     bar.entry.setText("m1:1")
     qtbot.keyClick(bar.entry, Qt.Key.Key_Return)
+    wait_saved(qtbot, w)  # selected when it is stored
+    assert "subject m1: new labels are its" in w.status.message.text()
     assert s.subject_name() == "m1" and bar.combo.currentText() == "m1  (1)"
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     s.add_manual_label(vid, b["id"], 0.5, 2.0)
     bar.combo.setCurrentIndex(0)
     bar.combo.activated.emit(0)  # No focal subject
@@ -86,9 +88,10 @@ def test_modifiers_defined_in_the_editor_and_chosen_when_an_event_starts(qtbot, 
     w = open_window
     s = w.session
     vid = s.current_video_id
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     dialogs.behavior_edits.append({"modifiers": "posture: upright, hunched\nside (several): left, right"})
     w.run(C.EditBehavior(b["id"]))
+    wait_saved(qtbot, w)
     assert [m["kind"] for m in s.behavior(b["id"])["modifiers"]] == ["single", "multiple"]
     dialogs.behavior_edits.append({"modifiers": "posture:"})
     assert not w.try_run(C.EditBehavior(b["id"]))[0]  # refused in one line, nothing changed

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows, wait_curves, wait_saved
+from .conftest import db_rows, landed, wait_curves, wait_saved
 
 # Another process: announces "import" (as `ethoscout import` does) and holds BEGIN IMMEDIATE
 # until the test writes a line to it, or for HOLD seconds at most (a hang guard).
@@ -80,7 +80,7 @@ def press(qtbot, w, key, modifier=Qt.KeyboardModifier.NoModifier):
 
 def reviewing(qtbot, w):
     """A scored behaviour with its first clip on screen."""
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
     w.next_suggestion()
@@ -264,3 +264,42 @@ def test_label_edits_and_deletes_during_another_process_write_land_in_order(qtbo
     press(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # both rows come back, edited
     wait_saved(qtbot, w)
     assert [r[0] for r in rows()] == [one, two, three] and rows()[0][3:] == ("accept", "checked")
+
+
+def test_behaviours_and_subjects_changed_during_another_process_write_show_when_they_land(
+        qtbot, open_window, indexed_project, holder, dialogs):
+    w = open_window
+    s = w.session
+    square = landed(qtbot, w, w.run(C.AddBehavior("square")))
+    done_before = len(ops(indexed_project))
+    names = lambda: db_rows(indexed_project, "SELECT name, colour FROM behaviors ORDER BY id")  # noqa: E731
+    lock = holder(indexed_project)
+    # the editor, the entry, the subject bar and the delete button, as a user would
+    dialogs.behavior_edits.append({"colour": "#123456"})
+    w.behaviors_panel.list.setCurrentRow(0)
+    w.behaviors_panel.edit_button.click()
+    entry = w.behaviors_panel.entry
+    entry.setFocus()
+    qtbot.keyClicks(entry, "a square moving")
+    qtbot.keyClick(entry, Qt.Key.Key_Return)
+    assert entry.text() == ""  # taken; listed when it is stored (it needs its id)
+    bar = w.analysis.subject_bar
+    bar.entry.setText("m1:1")
+    qtbot.keyClick(bar.entry, Qt.Key.Key_Return)
+    w.behaviors_panel.list.setCurrentRow(0)
+    w.behaviors_panel.delete_button.click()  # confirmed by the scripted dialog
+    assert len(s.pending_writes) == 4
+    qtbot.waitUntil(lambda: w.status.waiting.isVisible(), timeout=5000)
+    assert "4 changes queued" in w.status.waiting.text() and w.status.level != "error"
+    assert lock.holding and names() == [("square", square["colour"])] and s.subjects == []
+    assert [b["name"] for b in s.behaviors] == ["square"]
+
+    lock.release()
+    wait_saved(qtbot, w)
+    assert [d for d, _ in ops(indexed_project)[done_before:]] == [
+        "edit behaviour square", "add behaviour a square moving", "add subject m1", "delete behaviour square"]
+    (moving,) = s.behaviors
+    assert names() == [("a square moving", moving["colour"])]
+    assert s.view.behavior_id == moving["id"] and list(w.timeline.rows) == [moving["id"]]
+    assert s.subject_name() == "m1" and [x["key"] for x in s.subjects] == ["1"]
+    assert not w.status.waiting.isVisible()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from ethoscout.gui import commands as C
 from ethoscout.gui.timeline import PREVIEW_ID
 
-from .conftest import wait_curves, wait_indexed, wait_saved
+from .conftest import landed, wait_curves, wait_indexed, wait_saved
 
 
 def test_gui_typing_previews_then_enter_adds(qtbot, open_window):
@@ -26,6 +26,8 @@ def test_gui_typing_previews_then_enter_adds(qtbot, open_window):
     assert w.session.preview_text == "a square moving"
     x, y = w.timeline.curve_data(PREVIEW_ID)
     qtbot.keyClick(entry, Qt.Key.Key_Return)
+    assert entry.text() == ""
+    wait_saved(qtbot, w)  # listed once stored (it needs its id)
     (b,) = w.session.behaviors
     assert b["name"] == "a square moving" and b["prompts"] == ["a square moving"]
     assert PREVIEW_ID not in w.timeline.rows and entry.text() == ""
@@ -41,13 +43,14 @@ def test_gui_typing_previews_then_enter_adds(qtbot, open_window):
 
 def test_gui_edit_prompts_colour_and_delete(qtbot, open_window, dialogs, indexed_project):
     w = open_window
-    b = w.run(C.AddBehavior("square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     wait_curves(qtbot, w, b["id"])
     before = w.session.curves[w.session.current_video_id][b["id"]].scores.copy()
     dialogs.behavior_edits.append({"prompts": ["a white square on a dark floor", "a square moving right"],
                                    "colour": "#123456", "key": "q"})
     w.behaviors_panel.list.setCurrentRow(0)
     w.behaviors_panel.edit_button.click()
+    wait_saved(qtbot, w)
     b2 = w.session.behavior(b["id"])
     assert b2["prompts"] == ["a white square on a dark floor", "a square moving right"] and b2["key"] == "q"
     assert w.timeline.rows[b["id"]].colour == "#123456"
@@ -59,6 +62,7 @@ def test_gui_edit_prompts_colour_and_delete(qtbot, open_window, dialogs, indexed
     w.behaviors_panel.delete_button.click()
     assert len(w.session.behaviors) == 1
     w.behaviors_panel.delete_button.click()
+    wait_saved(qtbot, w)
     assert w.session.behaviors == [] and w.timeline.rows == {}
     con = sqlite3.connect(indexed_project / "project.sqlite")
     assert con.execute("SELECT COUNT(*) FROM labels").fetchone() == (0,)
@@ -79,7 +83,7 @@ def drag(widget, a: QPoint, b: QPoint, button=Qt.MouseButton.LeftButton):
 
 def test_gui_drag_on_row_marks_bout_and_click_seeks(qtbot, open_window, indexed_project):
     w = open_window
-    b = w.run(C.AddBehavior("square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     wait_curves(qtbot, w, b["id"])
     w.timeline.set_range(0.0, 6.0)
     row = w.timeline.rows[b["id"]]
@@ -122,8 +126,9 @@ def test_gui_drop_videos_onto_window(qtbot, window, project_dir, video_factory):
 
 def test_gui_starter_ethogram(qtbot, open_window):
     w = open_window
-    w.run(C.AddBehavior("Rearing"))
+    landed(qtbot, w, w.run(C.AddBehavior("Rearing")))
     w.actions_["add_ethogram"].trigger()
+    wait_saved(qtbot, w)
     names = [b["name"] for b in w.session.behaviors]
     assert names[0] == "Rearing" and "grooming" in names and names.count("Rearing") + names.count("rearing") == 1
     assert len(w.timeline.rows) == len(names) == 5
@@ -135,7 +140,7 @@ def test_gui_behaviour_name_follows_the_cli_rule(qtbot, open_window, dialogs):
     """A name the CLI refuses (over 200 characters) is refused in the window too, with one line,
     and nothing is added or renamed."""
     w = open_window
-    b = w.run(C.AddBehavior("square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     w.run(C.AddBehavior("x" * 201))
     assert [x["name"] for x in w.session.behaviors] == ["square"]
     assert w.status.message.text().endswith("behaviour name is longer than 200 characters")

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows, wait_saved
+from .conftest import db_rows, landed, wait_saved
 
 
 def stored(folder):
@@ -23,8 +23,8 @@ def press(qtbot, w, key):
 def test_state_and_point_events_by_key_at_the_frame_on_screen(qtbot, open_window, indexed_project, dialogs):
     w = open_window
     s = w.session
-    walk = w.run(C.AddBehavior("walking", key="w"))
-    jump = w.run(C.AddBehavior("jumping", key="j", kind="point"))
+    walk = landed(qtbot, w, w.run(C.AddBehavior("walking", key="w")))
+    jump = landed(qtbot, w, w.run(C.AddBehavior("jumping", key="j", kind="point")))
     info = w.player.info
     w.player.seek_frame(10)
     press(qtbot, w, Qt.Key.Key_W)  # starts walking at frame 10
@@ -63,6 +63,7 @@ def test_state_and_point_events_by_key_at_the_frame_on_screen(qtbot, open_window
     # the editor turns a state behaviour into a point one
     dialogs.behavior_edits.append({"kind": "point"})
     w.run(C.EditBehavior(walk["id"]))
+    wait_saved(qtbot, w)
     assert s.behavior(walk["id"])["kind"] == "point"
     w.player.seek_frame(5)
     press(qtbot, w, Qt.Key.Key_W)
@@ -76,7 +77,7 @@ def test_leaving_the_video_drops_an_unfinished_state_event(qtbot, window, pair_p
     s = w.session
     w.run(C.OpenProject(str(pair_project)))
     wait_indexed(qtbot, w)
-    b = w.run(C.AddBehavior("grooming", key="g"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("grooming", key="g")))
     press(qtbot, w, Qt.Key.Key_G)
     assert s.view.coding and s.view.coding[0][0] == b["id"]
     s.show_video(s.videos[1]["id"])
@@ -87,7 +88,7 @@ def test_leaving_the_video_drops_an_unfinished_state_event(qtbot, window, pair_p
 def test_behaviour_editor_offers_state_or_point(qtbot, open_window):
     from ethoscout.gui.behaviors_panel import BehaviorEditor
 
-    b = open_window.run(C.AddBehavior("tail rattling", key="t"))
+    b = landed(qtbot, open_window, open_window.run(C.AddBehavior("tail rattling", key="t")))
     dlg = BehaviorEditor(b)
     qtbot.addWidget(dlg)
     assert [dlg.kind.itemData(i) for i in range(dlg.kind.count())] == ["state", "point"]

@@ -19,8 +19,9 @@ def test_commands_without_a_window(indexed_project, tiny_model_dir, tmp_path):
     try:
         C.OpenProject(str(indexed_project)).do(s)
         assert post.drain(lambda: all(st.state == "indexed" for st in s.video_status.values()))
-        b = C.AddBehavior("a bright square").do(s)
+        added = C.AddBehavior("a bright square").do(s)
         assert post.drain(lambda: s.current_suggestion is not None)
+        b = added.result
         # the first key shows the clip and stores nothing: answers are for what is on screen
         first = C.Answer("accept").do(s)
         assert s.clip == first and s.current_video_id == first.video_id
@@ -67,8 +68,9 @@ def test_commands_change_only_what_they_declare(indexed_project, tiny_model_dir)
     try:
         run(C.OpenProject(str(indexed_project)))
         assert post.drain(lambda: all(st.state == "indexed" for st in s.video_status.values()))
-        b = run(C.AddBehavior("a bright square", key="q"))
+        added = run(C.AddBehavior("a bright square", key="q"))
         assert post.drain(lambda: bool(s.suggestions))
+        b = added.result
         run(C.NextSuggestion())
         run(C.Answer("accept"))
         assert {"writes", "view.clip"} <= set(emitted)  # the listeners do hear the command

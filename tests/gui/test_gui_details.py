@@ -10,7 +10,7 @@ from ethoscout.gui import commands as C
 from ethoscout.gui.prefs import Prefs
 from ethoscout.gui.timeline import PREVIEW_ID
 
-from .conftest import wait_curves, wait_indexed, wait_saved
+from .conftest import landed, wait_curves, wait_indexed, wait_saved
 
 
 def test_video_names_are_not_squeezed(qtbot, window, pair_project):
@@ -68,8 +68,8 @@ def test_esc_in_the_behaviour_box_clears_it_and_cancels_nothing(qtbot, open_wind
 
 def test_preview_row_in_view_past_five_behaviours(qtbot, open_window):
     w = open_window
-    w.run(C.AddEthogram())  # five behaviours
-    w.run(C.AddBehavior("a sixth one"))
+    w.run(C.AddEthogram())  # five behaviours, listed as they are stored
+    landed(qtbot, w, w.run(C.AddBehavior("a sixth one")))
     assert len(w.session.behaviors) == 6
     w.session.set_preview("a square moving")
     qtbot.waitUntil(lambda: PREVIEW_ID in w.timeline.rows and len(w.timeline.curve_data(PREVIEW_ID)[1]) > 0,
@@ -85,7 +85,7 @@ def test_preview_row_in_view_past_five_behaviours(qtbot, open_window):
 def test_multi_row_delete_is_one_undo_step(qtbot, open_window):
     w = open_window
     s = w.session
-    b = w.run(C.AddBehavior("square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     vid = s.view.video_id
     for a in (0.5, 2.0, 3.5):
         w.run(C.MarkBout(vid, b["id"], a, a + 1.0))

@@ -8,7 +8,7 @@ import time
 from ethoscout.gui import commands as C
 from ethoscout.gui.prefs import Prefs
 
-from .conftest import wait_indexed, wait_saved
+from .conftest import landed, wait_indexed, wait_saved
 
 
 def test_gui_without_a_model_the_rest_keeps_working(qtbot, make_window, dialogs, project_dir, video_factory, tmp_path):
@@ -27,7 +27,7 @@ def test_gui_without_a_model_the_rest_keeps_working(qtbot, make_window, dialogs,
     w.player.step(1)
     qtbot.waitUntil(lambda: w.video_view.index == 1, timeout=5000)
     # manual labelling by dragging a bout, and export
-    b = w.run(C.AddBehavior("mouse rearing"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("mouse rearing")))
     bout = w.run(C.MarkBout(vid, b["id"], 0.2, 0.9))
     wait_saved(qtbot, w)
     lid = bout.result

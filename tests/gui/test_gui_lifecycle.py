@@ -12,7 +12,7 @@ from ethoscout.gui import commands as C
 from ethoscout.gui import training
 from ethoscout.gui.prefs import Prefs
 
-from .conftest import wait_curves, wait_indexed
+from .conftest import landed, wait_curves, wait_indexed
 
 
 def test_old_projects_add_videos_callback_never_touches_the_new_one(qtbot, window, tmp_path, video_factory):
@@ -54,7 +54,7 @@ def test_training_kill_timer_of_a_cancelled_run_spares_the_next(qtbot, window, p
     s = w.session
     w.run(C.OpenProject(str(pair_project)))
     wait_indexed(qtbot, w)
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: bool(s.suggestions), timeout=10000)
     for verdict in ("accept", "accept", "reject", "accept", "reject"):
@@ -85,7 +85,7 @@ def test_model_and_adapter_switches_apply_fully_or_not_at_all(qtbot, window, pai
     wait_indexed(qtbot, w)
     assert s.view.model.adapter_version == 1
     assert "v1" in w.training.status.text()  # the panel shows the adapter that exists
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     wait_curves(qtbot, w, b["id"])
 
     # "Use base model", then Index all (Ctrl+R) on a new video and rescoring work
@@ -113,7 +113,7 @@ def test_model_and_adapter_switches_apply_fully_or_not_at_all(qtbot, window, pai
     w.run(C.UseAdapter(2))
     qtbot.waitUntil(lambda: "still using base model" in w.status.message.text(), timeout=30000)
     assert s.view.model.adapter_version is None and s.project.active_adapter() is None
-    b2 = w.run(C.AddBehavior("an animal sitting still"))
+    b2 = landed(qtbot, w, w.run(C.AddBehavior("an animal sitting still")))
     wait_curves(qtbot, w, b2["id"], video_id=new)
 
     # a checkpoint that is not there: the old one stays, in the settings too
@@ -122,7 +122,7 @@ def test_model_and_adapter_switches_apply_fully_or_not_at_all(qtbot, window, pai
     qtbot.waitUntil(lambda: "still using" in w.status.message.text(), timeout=30000)
     assert s.prefs.model == old_model and s.view.model.model == old_model
     assert s.project.get_setting("model") == old_model
-    b3 = w.run(C.AddBehavior("a square in a corner"))
+    b3 = landed(qtbot, w, w.run(C.AddBehavior("a square in a corner")))
     wait_curves(qtbot, w, b3["id"], video_id=new)
     # and back to a trained adapter: applies
     w.run(C.UseAdapter(1))

@@ -14,14 +14,14 @@ from ethoscout.gui.actions import shortcuts_html
 from ethoscout.gui.launch import is_cli, main
 from ethoscout.gui.prefs import DEFAULT_SHORTCUTS, DictStore, Prefs, load_prefs, save_prefs
 
-from .conftest import wait_curves, wait_saved
+from .conftest import landed, wait_curves, wait_saved
 
 
 def test_gui_remapped_shortcut_works_and_is_remembered(qtbot, open_window, make_window, settings):
     from ethoscout.gui import commands as C
 
     w = open_window
-    b = w.run(C.AddBehavior("square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
     w.next_suggestion()  # review starts: the first clip plays

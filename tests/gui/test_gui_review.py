@@ -8,14 +8,14 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows as rows, wait_curves, wait_saved
+from .conftest import db_rows as rows, landed, wait_curves, wait_saved
 
 
 
 
 def add_scored_behavior(qtbot, w, text="a bright square", review=True):
     """A behaviour with its curve; with ``review``, its first clip on screen (N)."""
-    b = w.run(C.AddBehavior(text))
+    b = landed(qtbot, w, w.run(C.AddBehavior(text)))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
     if review:

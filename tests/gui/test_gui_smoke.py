@@ -7,7 +7,7 @@ from ethoscout.gui import commands as C
 
 from tests.conftest import shared_video
 
-from .conftest import wait_curves, wait_indexed
+from .conftest import landed, wait_curves, wait_indexed
 
 
 def test_gui_index_and_curve(qtbot, window, project_dir, video_factory):
@@ -21,7 +21,7 @@ def test_gui_index_and_curve(qtbot, window, project_dir, video_factory):
     vid = w.session.videos[0]["id"]
     assert w.session.video_status[vid].state == "indexed"
     assert w.videos_panel.state_text(vid) == "indexed"
-    b = w.run(C.AddBehavior("a bright square moving right"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square moving right")))
     wait_curves(qtbot, w, b["id"])
     x, y = w.timeline.curve_data(b["id"])
     curve = w.session.curves[vid][b["id"]]
@@ -41,8 +41,8 @@ def test_gui_real_and_synthetic_videos(qtbot, window, project_dir, video_factory
     qtbot.waitUntil(lambda: len(w.session.videos) == 2, timeout=20000)
     wait_indexed(qtbot, w, timeout=90000)
     assert all(st.state == "indexed" for st in w.session.video_status.values())
-    b = w.run(C.AddBehavior("a mouse reaching for a pellet", prompts=["a mouse reaching for a pellet",
-                                                                      "a paw grasping food"]))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a mouse reaching for a pellet", prompts=["a mouse reaching for a pellet",
+                                                                      "a paw grasping food"])))
     real_id = next(v["id"] for v in w.session.videos if v["name"] == real.name)
     syn_id = next(v["id"] for v in w.session.videos if v["name"] == "synthetic.mp4")
     wait_curves(qtbot, w, b["id"], video_id=real_id)

@@ -9,12 +9,12 @@ import numpy as np
 
 from ethoscout.gui import commands as C
 
-from .conftest import wait_curves, wait_saved
+from .conftest import landed, wait_curves, wait_saved
 
 
 def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexed_project):
     w = open_window
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
     w.next_suggestion()  # review starts: the first clip plays
@@ -64,7 +64,7 @@ def test_gui_training_needs_answers_and_can_be_stopped(qtbot, open_window):
     w = open_window
     w.start_training()
     assert not w.runner.running and "nothing to learn from" in w.status.message.text()
-    b = w.run(C.AddBehavior("square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
     w.next_suggestion()  # review starts: the first clip plays

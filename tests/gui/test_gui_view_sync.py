@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows, wait_curves, wait_indexed, wait_saved
+from .conftest import db_rows, landed, wait_curves, wait_indexed, wait_saved
 from .test_gui_behaviors import drag
 
 
@@ -95,7 +95,7 @@ def test_views_agree_along_every_desync_path(qtbot, window, pair_project):
     assert_in_sync(w)
 
     # add a behaviour, review its first clip
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     wait_curves(qtbot, w, b["id"], video_id=short)
     wait_curves(qtbot, w, b["id"], video_id=long_)
     qtbot.waitUntil(lambda: bool(s.suggestions), timeout=10000)
@@ -105,7 +105,7 @@ def test_views_agree_along_every_desync_path(qtbot, window, pair_project):
     assert_in_sync(w)
 
     # adding another behaviour while a clip plays: the panel and the player still agree
-    b2 = w.run(C.AddBehavior("an animal sitting still"))
+    b2 = landed(qtbot, w, w.run(C.AddBehavior("an animal sitting still")))
     assert_in_sync(w)
     wait_curves(qtbot, w, b2["id"], video_id=long_)
     assert_in_sync(w)
@@ -183,7 +183,7 @@ def test_zoom_and_drag_a_bout_under_an_axis_label(qtbot, window, pair_project):
     w.run(C.OpenProject(str(pair_project)))
     wait_indexed(qtbot, w)
     short, long_ = (v["id"] for v in s.videos)
-    b = w.run(C.AddBehavior("a bright square"))
+    b = landed(qtbot, w, w.run(C.AddBehavior("a bright square")))
     wait_curves(qtbot, w, b["id"], video_id=long_)
     qtbot.waitUntil(lambda: bool(s.suggestions), timeout=10000)
     # review a clip on the short video, then move to the long one and zoom in
