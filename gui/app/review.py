@@ -268,7 +268,8 @@ class ReviewMixin(WritesMixin):
                 fields["modifiers"] = sets_from_text(fields["modifiers"])
             except ModifierError as e:
                 raise ProjectError("modifiers", str(e)) from None
-        affects = ("behaviors", "labels") + (("scores",) if fields.get("prompts", old["prompts"]) != old["prompts"] else ())
+        rescore = fields.get("prompts", old["prompts"]) != old["prompts"]
+        affects = ("behaviors", "labels") + (("scores",) if rescore else ())
         return self._queue_write(f"edit behaviour {old['name']}",
                                  lambda project: project.update_behavior(behavior_id, **fields), affects)
 

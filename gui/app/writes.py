@@ -1,6 +1,7 @@
-"""The review's changes (answers, coded and marked bouts, label edits and deletes, undo, redo)
-are written on the project's I/O queue, in the order they were made, so the window never waits
-for the database: another ethoscout process (a long import) may hold its write lock for a while.
+"""The window's changes (answers, coded and marked bouts, label edits and deletes, behaviours,
+subjects, undo, redo) are written on the project's I/O queue, in the order they were made, so the
+window never waits for the database: another ethoscout process (a long import) may hold its
+write lock for a while.
 
 - What a change stores is captured when its key is pressed (clip, video, times, subject,
   adapter); the window moves on at once. Views update when the queue has landed: each change

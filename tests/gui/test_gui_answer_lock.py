@@ -214,7 +214,10 @@ def test_label_edits_and_deletes_during_another_process_write_land_in_order(qtbo
     wait_saved(qtbot, w)
     one, two, three = (p.result for p in bouts)
     done_before = len(ops(indexed_project))
-    rows = lambda: db_rows(indexed_project, "SELECT id, start_s, end_s, verdict, comment FROM labels ORDER BY id")  # noqa: E731
+
+    def rows():
+        return db_rows(indexed_project, "SELECT id, start_s, end_s, verdict, comment FROM labels ORDER BY id")
+
     before = rows()
     ticks = []
     timer = QTimer(w)
@@ -272,7 +275,10 @@ def test_behaviours_and_subjects_changed_during_another_process_write_show_when_
     s = w.session
     square = landed(qtbot, w, w.run(C.AddBehavior("square")))
     done_before = len(ops(indexed_project))
-    names = lambda: db_rows(indexed_project, "SELECT name, colour FROM behaviors ORDER BY id")  # noqa: E731
+
+    def names():
+        return db_rows(indexed_project, "SELECT name, colour FROM behaviors ORDER BY id")
+
     lock = holder(indexed_project)
     # the editor, the entry, the subject bar and the delete button, as a user would
     dialogs.behavior_edits.append({"colour": "#123456"})

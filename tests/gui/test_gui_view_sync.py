@@ -224,6 +224,7 @@ def test_zoom_and_drag_a_bout_under_an_axis_label(qtbot, window, pair_project):
     item = next(x for x in row.bouts if x.label_id == lab["id"])
     item.setRegion((lab["start_s"] - 0.52, lab["end_s"]))
     item.sigRegionChangeFinished.emit(item)
+    wait_saved(qtbot, w)
     moved = s.project.label(lab["id"])
     assert moved["start_s"] == info.time_of(info.frame_at(lab["start_s"] - 0.52)) and moved["end_s"] == lab["end_s"]
     assert_in_sync(w)
