@@ -17,6 +17,8 @@ Same numbers as the exact path up to float rounding (~1e-5), in less time.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -56,7 +58,19 @@ class FoldedPrompt:
                 a = layer.cross_attn
                 d = a.num_heads * a.head_dim
                 wk = effective_weight(a.k_proj, d).view(a.num_heads, a.head_dim, d) * a.scale
-                self.layers.append((layer, wk * self.gamma, effective_weight(a.v_proj, d).view(a.num_heads, a.head_dim, d)))
+                wv = effective_weight(a.v_proj, d).view(a.num_heads, a.head_dim, d)
+                wv_gamma = wv * self.gamma  # the layer norm's scale and shift folded into the values
+                self.layers.append(FoldedLayer(layer, wk * self.gamma, wv_gamma.transpose(1, 2).contiguous(),
+                                               wv_gamma.sum(-1), wv @ self.beta))
+
+
+@dataclass
+class FoldedLayer:
+    layer: torch.nn.Module  # a PromptGeneratorLayer: its norms, query and output projections, MLP
+    wk: torch.Tensor  # (H, hd, D) key projection * scale * gamma
+    wv_t: torch.Tensor  # (H, D, hd) value projection * gamma, transposed
+    wv_sum: torch.Tensor  # (H, hd) sum_d (value projection * gamma): takes the patch mean off
+    wv_beta: torch.Tensor  # (H, hd) value projection of the layer norm's shift
 
 
 @torch.inference_mode()
@@ -79,22 +93,24 @@ def prompt_text_raw(model, folded: FoldedPrompt, text: torch.Tensor, patches: to
     k = text.shape[0]
     mean, rstd = mean.unsqueeze(1), rstd.unsqueeze(1)  # (n, 1, P) against (n, K*H, P)
     hidden = text.unsqueeze(0)
-    for layer, wk, wv in folded.layers:
-        attn = layer.cross_attn
+    for f in folded.layers:
+        layer, attn = f.layer, f.layer.cross_attn
         h = attn.num_heads
         q = attn.q_proj(layer.norm1(hidden)).unflatten(-1, (h, attn.head_dim))  # (1 or n, K, H, hd)
         # query in patch space, per head: (H, m*K, hd) @ (H, hd, D) (a batched product; einsum's own
         # plan for this is several times slower on CPU)
-        g = torch.bmm(q.permute(2, 0, 1, 3).reshape(h, -1, attn.head_dim), wk)
+        g = torch.bmm(q.permute(2, 0, 1, 3).reshape(h, -1, attn.head_dim), f.wk)
         g = g.view(h, q.shape[0], k, d).permute(1, 2, 0, 3).reshape(q.shape[0], k * h, d)
         if g.shape[0] == 1:  # the same query for every window: one matrix product
             raw = (patches.reshape(-1, d) @ g[0].T).view(n, -1, k * h).transpose(1, 2)
         else:
             raw = torch.bmm(g, patches.transpose(1, 2))  # (n, K*H, P)
         weights = (rstd * (raw - mean * g.sum(-1, keepdim=True))).softmax(-1) * rstd
-        ctx = torch.bmm(weights, patches) - (weights * mean).sum(-1, keepdim=True)
-        ctx = (ctx * folded.gamma + folded.beta).view(n, k, h, d)  # sum_p a_p LN(v_p)
-        hidden = hidden + attn.proj(torch.einsum("nkhd,hed->nkhe", ctx, wv).flatten(-2))
+        # values: W_v sum_p a_p LN(v_p) = (W_v*gamma) sum_p a'_p v_p - (sum_p a'_p mean_p) W_v gamma 1 + W_v beta
+        ctx = torch.bmm(weights, patches).view(n * k, h, d).transpose(0, 1)  # (H, n*K, D)
+        out = torch.bmm(ctx, f.wv_t) - (weights * mean).sum(-1).view(n * k, h).T.unsqueeze(-1) * f.wv_sum.unsqueeze(1)
+        out = (out + f.wv_beta.unsqueeze(1)).transpose(0, 1).reshape(n, k, d)
+        hidden = hidden + attn.proj(out)
         hidden = hidden + layer.mlp(layer.norm3(hidden))
     return text.unsqueeze(0) + model.prompts_generator.alpha * hidden
 
