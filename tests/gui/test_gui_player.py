@@ -231,9 +231,9 @@ def test_step_back_right_after_a_jump_is_served_from_the_cache(qtbot, tmp_path):
         server.stop()
 
 
-def test_frames_before_are_readied_once_stepping_forward_pauses(qtbot, tmp_path):
-    """Moving forward (playback, steps) leaves the GOP before alone until the user pauses;
-    then it is decoded, and stepping back across the keyframe decodes nothing more."""
+def test_frames_before_are_readied_once_moving_forward_pauses(qtbot, tmp_path):
+    """Moving forward (playback, steps) leaves the frames behind alone until the user pauses;
+    then they are scaled to display size, and stepping back only looks them up."""
     from ethoscout.gui.frame_server import FrameServer
 
     clip = wide_long_gop(tmp_path / "wide.mp4")
@@ -242,14 +242,14 @@ def test_frames_before_are_readied_once_stepping_forward_pauses(qtbot, tmp_path)
     server.frameReady.connect(lambda i, img, ms: got.__setitem__(i, qimage_array(img)))
     server.open(str(clip))
     try:
-        for i in (31, 32, 33, 34):
+        for i in (20, 45):  # a jump, then a move forward: 21..44 decoded on the way, kept as decoded
             server.request(i)
             qtbot.waitUntil(lambda: i in got, timeout=10000)
         cache = server._reader.cache
-        qtbot.waitUntil(lambda: all(i in cache for i in range(20, 31)), timeout=10000)
+        qtbot.waitUntil(lambda: all(cache.converted(i) for i in range(37, 45)), timeout=10000)
         misses = server._reader.misses
         with DisplayReader(str(clip)) as fresh:
-            for i in range(33, 24, -1):
+            for i in range(44, 36, -1):
                 got.pop(i, None)
                 server.request(i, True)
                 qtbot.waitUntil(lambda: i in got, timeout=10000)
