@@ -45,25 +45,6 @@ def _cross_attention(attn, query: torch.Tensor, visual: torch.Tensor) -> torch.T
     return attn.proj(out)
 
 
-class FoldedPrompt:
-    """The prompt generator's key/value projections as matrices per head, taken once per model
-    state (LoRA included: an adapter switch needs a new one), for the raw path."""
-
-    def __init__(self, model):
-        gen = model.prompts_generator
-        self.gamma, self.beta, self.eps = gen.layernorm.weight, gen.layernorm.bias, gen.layernorm.eps
-        self.layers = []
-        with torch.inference_mode():
-            for layer in gen.decoder:
-                a = layer.cross_attn
-                d = a.num_heads * a.head_dim
-                wk = effective_weight(a.k_proj, d).view(a.num_heads, a.head_dim, d) * a.scale
-                wv = effective_weight(a.v_proj, d).view(a.num_heads, a.head_dim, d)
-                wv_gamma = wv * self.gamma  # the layer norm's scale and shift folded into the values
-                self.layers.append(FoldedLayer(layer, wk * self.gamma, wv_gamma.transpose(1, 2).contiguous(),
-                                               wv_gamma.sum(-1), wv @ self.beta))
-
-
 @dataclass
 class FoldedLayer:
     layer: torch.nn.Module  # a PromptGeneratorLayer: its norms, query and output projections, MLP
@@ -71,6 +52,26 @@ class FoldedLayer:
     wv_t: torch.Tensor  # (H, D, hd) value projection * gamma, transposed
     wv_sum: torch.Tensor  # (H, hd) sum_d (value projection * gamma): takes the patch mean off
     wv_beta: torch.Tensor  # (H, hd) value projection of the layer norm's shift
+
+
+class FoldedPrompt:
+    """The prompt generator's key/value projections as matrices per head with its patch layer
+    norm folded in, taken once per model state (LoRA included: an adapter switch needs a new
+    one), for the raw path."""
+
+    def __init__(self, model):
+        gen = model.prompts_generator
+        gamma, beta, self.eps = gen.layernorm.weight, gen.layernorm.bias, gen.layernorm.eps
+        self.layers: list[FoldedLayer] = []
+        with torch.inference_mode():
+            for layer in gen.decoder:
+                a = layer.cross_attn
+                d = a.num_heads * a.head_dim
+                wk = effective_weight(a.k_proj, d).view(a.num_heads, a.head_dim, d) * a.scale
+                wv = effective_weight(a.v_proj, d).view(a.num_heads, a.head_dim, d)
+                wv_gamma = wv * gamma  # the layer norm's scale and shift folded into the values
+                self.layers.append(FoldedLayer(layer, wk * gamma, wv_gamma.transpose(1, 2).contiguous(),
+                                               wv_gamma.sum(-1), wv @ beta))
 
 
 @torch.inference_mode()
