@@ -35,6 +35,10 @@ STILL_BRUSH = (90, 140, 255, 70)  # immobility / freezing bouts
 COMPONENT_PENS = {"prior": ("#f0c36d", Qt.PenStyle.DashLine), "head": ("#7fd6c2", Qt.PenStyle.DotLine)}
 
 
+def preview_title(text: str) -> str:
+    return f"“{text}” (typing…)"
+
+
 class TimeAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         out = []
@@ -200,7 +204,7 @@ class Timeline(QWidget):
         self.master: pg.PlotItem | None = None
         entries = [(b["id"], b["name"], b.get("colour") or "#888888") for b in self.behaviors]
         if self._preview_text:  # first, under the overview: in view however many behaviours follow
-            entries.insert(0, (PREVIEW_ID, f"“{self._preview_text}” (typing…)", PREVIEW_COLOUR))
+            entries.insert(0, (PREVIEW_ID, preview_title(self._preview_text), PREVIEW_COLOUR))
         self.activity_row = self._add_row(1, ACTIVITY_ID, "Activity (px/s)", ACTIVITY_COLOUR)
         self.activity_row.plot.setFixedHeight(ACTIVITY_HEIGHT)
         for r, (bid, name, colour) in enumerate(entries, start=2):
@@ -286,12 +290,17 @@ class Timeline(QWidget):
 
     def set_preview(self, text: str, curve=None) -> None:
         text = " ".join((text or "").split())
-        rebuild = bool(text) != bool(self._preview_text) or (text and text != self._preview_text)
+        rebuild = bool(text) != bool(self._preview_text)  # the row comes or goes
+        retitle = not rebuild and text != self._preview_text
         self._preview_text, self._preview_curve = text, curve
         if rebuild:
             self._build()
         elif PREVIEW_ID in self.rows:
-            self._set_curve(self.rows[PREVIEW_ID], curve)
+            row = self.rows[PREVIEW_ID]
+            if retitle:  # other words: the same row, renamed (rebuilding every row costs a keystroke's time)
+                row.title.setText(preview_title(text))
+                row.title.setToolTip(preview_title(text))
+            self._set_curve(row, curve)
 
     def set_activity(self, data, hint: str = "") -> None:
         """The current video's motion activity (an ActivityData or None) with its still bouts

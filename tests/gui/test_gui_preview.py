@@ -92,3 +92,22 @@ def test_older_texts_steps_never_replace_a_newer_texts_curve(qtbot, open_window)
         assert any(np.allclose(y, new, atol=1e-6) for new in news)
     assert len(seen) == len(news)  # each of the newer text's steps drawn once, nothing else
     np.testing.assert_allclose(w.timeline.curve_data(PREVIEW_ID)[1], exact, atol=1e-5)
+
+
+def test_new_words_rename_the_preview_row_in_place(qtbot, open_window):
+    """Other words keep the same timeline row (renamed, new curve), so a keystroke does not
+    rebuild every row; clearing the text removes it."""
+    w = open_window
+    s = w.session
+    s.preview_tuning = TUNING
+    s.set_preview("a square moving")
+    qtbot.waitUntil(lambda: preview_idle(s) and PREVIEW_ID in w.timeline.rows, timeout=20000)
+    row = w.timeline.rows[PREVIEW_ID]
+    s.set_preview("an empty arena")
+    qtbot.waitUntil(lambda: preview_idle(s), timeout=20000)
+    qtbot.wait(50)
+    assert w.timeline.rows[PREVIEW_ID] is row
+    assert "an empty arena" in row.title.text and "a square moving" not in row.title.text
+    np.testing.assert_allclose(w.timeline.curve_data(PREVIEW_ID)[1], exact_curve(s, "an empty arena"), atol=1e-5)
+    s.clear_preview()
+    qtbot.waitUntil(lambda: PREVIEW_ID not in w.timeline.rows, timeout=5000)
