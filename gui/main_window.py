@@ -355,7 +355,7 @@ class MainWindow(QMainWindow):
     def _preview_changed(self) -> None:
         s = self.session
         vid = s.view.video_id
-        self.timeline.set_preview(s.preview_text, s.preview.get(vid) if vid is not None else None)
+        self.timeline.set_preview(s.preview_text, s.preview.get(vid) if vid is not None else None, s.preview_exact)
 
     def _suggestions_changed(self) -> None:
         s = self.session

@@ -35,8 +35,8 @@ STILL_BRUSH = (90, 140, 255, 70)  # immobility / freezing bouts
 COMPONENT_PENS = {"prior": ("#f0c36d", Qt.PenStyle.DashLine), "head": ("#7fd6c2", Qt.PenStyle.DotLine)}
 
 
-def preview_title(text: str) -> str:
-    return f"“{text}” (typing…)"
+def preview_title(text: str, exact: bool = True) -> str:
+    return f"“{text}” (typing…)" if exact else f"“{text}” (typing…, approximate)"
 
 
 class TimeAxis(pg.AxisItem):
@@ -138,6 +138,7 @@ class Timeline(QWidget):
         self._curves: dict[int, object] = {}
         self._labels: list[dict] = []
         self._preview_text = ""
+        self._preview_exact = True
         self._preview_curve = None
         self._activity = None  # learn.activity.ActivityData of the current video, or None
         self._activity_hint = ""
@@ -204,7 +205,7 @@ class Timeline(QWidget):
         self.master: pg.PlotItem | None = None
         entries = [(b["id"], b["name"], b.get("colour") or "#888888") for b in self.behaviors]
         if self._preview_text:  # first, under the overview: in view however many behaviours follow
-            entries.insert(0, (PREVIEW_ID, preview_title(self._preview_text), PREVIEW_COLOUR))
+            entries.insert(0, (PREVIEW_ID, preview_title(self._preview_text, self._preview_exact), PREVIEW_COLOUR))
         self.activity_row = self._add_row(1, ACTIVITY_ID, "Activity (px/s)", ACTIVITY_COLOUR)
         self.activity_row.plot.setFixedHeight(ACTIVITY_HEIGHT)
         for r, (bid, name, colour) in enumerate(entries, start=2):
@@ -288,18 +289,20 @@ class Timeline(QWidget):
                 self._set_curve(row, self._curves.get(bid))
         self._update_heat()
 
-    def set_preview(self, text: str, curve=None) -> None:
+    def set_preview(self, text: str, curve=None, exact: bool = True) -> None:
+        """The typed text's row: ``curve`` None while it is computed; ``exact`` False while the
+        curve is still the first approximation being refined (its title says so)."""
         text = " ".join((text or "").split())
         rebuild = bool(text) != bool(self._preview_text)  # the row comes or goes
-        retitle = not rebuild and text != self._preview_text
-        self._preview_text, self._preview_curve = text, curve
+        self._preview_text, self._preview_curve, self._preview_exact = text, curve, exact
         if rebuild:
             self._build()
         elif PREVIEW_ID in self.rows:
             row = self.rows[PREVIEW_ID]
-            if retitle:  # other words: the same row, renamed (rebuilding every row costs a keystroke's time)
-                row.title.setText(preview_title(text))
-                row.title.setToolTip(preview_title(text))
+            title = preview_title(text, exact)
+            if row.title.text != title:  # the same row, renamed (rebuilding every row costs a keystroke's time)
+                row.title.setText(title)
+                row.title.setToolTip(title)
             self._set_curve(row, curve)
 
     def set_activity(self, data, hint: str = "") -> None:

@@ -35,6 +35,7 @@ class SessionBase:
         self.view = ViewState()
         self.scope: ProjectScope | None = None
         self.preview_text = ""
+        self.preview_exact = True  # False while the typed text's curve is a first approximation
         self._preview_seq = 0  # bumped per typed-text request: older requests' curves are dropped
         self.model_error = ""
         self.tracked: dict[int, Tracked] = {}

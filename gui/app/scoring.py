@@ -77,16 +77,18 @@ class ScoringMixin(SessionBase):
             return None
         vid = v["id"]
 
-        def show(data) -> None:
+        def show(data, exact: bool) -> None:
             # only the latest request's steps, and only while its text is still the one typed
             if data is None or seq != self._preview_seq or self.preview_text.split() != text.split():
                 return
             self.preview.clear()
             self.preview[vid] = _curve(data, 0)
+            self.preview_exact = exact
             self.events.emit("preview")
 
         def step(job, p):  # the last step is the exact curve; warm-up steps carry none
-            show(getattr(p, "curve", None))
+            done = getattr(p, "exact", None)
+            show(getattr(p, "curve", None), done is not None and bool(done.all()))
 
         return self._submit(self.service, preview_job, self.scope.folder, text, v["fingerprint"],
                             self.prefs.spec(), self.view.visible, **(self.preview_tuning or {}),

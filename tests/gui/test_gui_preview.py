@@ -96,18 +96,25 @@ def test_older_texts_steps_never_replace_a_newer_texts_curve(qtbot, open_window)
 
 def test_new_words_rename_the_preview_row_in_place(qtbot, open_window):
     """Other words keep the same timeline row (renamed, new curve), so a keystroke does not
-    rebuild every row; clearing the text removes it."""
+    rebuild every row; the title says when the curve is still approximate; clearing the text
+    removes the row."""
     w = open_window
     s = w.session
     s.preview_tuning = TUNING
+    titles = []
+    w.signals.preview.connect(lambda: titles.append(w.timeline.rows[PREVIEW_ID].title.text)
+                              if PREVIEW_ID in w.timeline.rows else None)
     s.set_preview("a square moving")
     qtbot.waitUntil(lambda: preview_idle(s) and PREVIEW_ID in w.timeline.rows, timeout=20000)
     row = w.timeline.rows[PREVIEW_ID]
+    # the approximate steps say so in the row's title; the exact curve does not
+    assert "approximate" in titles[0] and "approximate" not in titles[-1] and "a square moving" in titles[-1]
     s.set_preview("an empty arena")
     qtbot.waitUntil(lambda: preview_idle(s), timeout=20000)
     qtbot.wait(50)
     assert w.timeline.rows[PREVIEW_ID] is row
     assert "an empty arena" in row.title.text and "a square moving" not in row.title.text
+    assert "approximate" not in row.title.text
     np.testing.assert_allclose(w.timeline.curve_data(PREVIEW_ID)[1], exact_curve(s, "an empty arena"), atol=1e-5)
     s.clear_preview()
     qtbot.waitUntil(lambda: PREVIEW_ID not in w.timeline.rows, timeout=5000)
