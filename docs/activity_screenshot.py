@@ -8,34 +8,21 @@ meaning); the activity row is the weights-free motion channel and means what it 
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO.parent / "shared" / "data" / "videos" / "mouse_openfield_odortrail_dlc_78s.mp4"
-TOKENIZER = REPO.parent / "shared" / "models" / "clip-vit-base-patch32-tokenizer"
 sys.path.insert(0, str(REPO / "packaging"))
 sys.path.insert(0, str(REPO / "docs"))
 from screenshot import wait  # noqa: E402
-from screenshots import settle  # noqa: E402
+from screenshots import demo_window, settle  # noqa: E402
 
 
 def main() -> int:
-    from PySide6.QtCore import QSettings
-
-    from ethoscout.core.model.random_init import build_random_xclip
     from ethoscout.gui import commands as C
-    from ethoscout.gui.application import make_app, make_window
-    from ethoscout.gui.prefs import Prefs
 
     video = Path(sys.argv[1]) if len(sys.argv) > 1 else VIDEO
-    tmp = Path(tempfile.mkdtemp(prefix="ethoscout-activity-"))
-    model = build_random_xclip(tmp / "model", "tiny", tokenizer_dir=TOKENIZER if TOKENIZER.exists() else None)
-    app = make_app([sys.argv[0]])
-    window = make_window(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
-    window.apply_prefs(Prefs(model=str(model), device="cpu", span_s=1.0, stride_s=0.5))
-    window.resize(1600, 960)
-    window.show()
+    app, window, tmp = demo_window("ethoscout-activity-", 1.0, 0.5)
     s = window.session
     window.run(C.NewProject(str(tmp / "activity")), ask=False)
     window.run(C.AddVideos([str(video)]), ask=False)

@@ -32,21 +32,29 @@ def settle(app, seconds=0.6):
         time.sleep(0.02)
 
 
-def main() -> int:
+def demo_window(prefix: str, span_s: float, stride_s: float):
+    """(app, window, tmp): the window on screen with a tiny random X-CLIP and its own settings
+    file in a fresh temporary folder."""
     from PySide6.QtCore import QSettings
 
     from ethoscout.core.model.random_init import build_random_xclip
-    from ethoscout.gui import commands as C
     from ethoscout.gui.application import make_app, make_window
     from ethoscout.gui.prefs import Prefs
 
-    tmp = Path(tempfile.mkdtemp(prefix="ethoscout-shots-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     model = build_random_xclip(tmp / "model", "tiny", tokenizer_dir=TOKENIZER if TOKENIZER.exists() else None)
     app = make_app([sys.argv[0]])
     window = make_window(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
-    window.apply_prefs(Prefs(model=str(model), device="cpu", span_s=2.0, stride_s=1.0))
+    window.apply_prefs(Prefs(model=str(model), device="cpu", span_s=span_s, stride_s=stride_s))
     window.resize(1600, 960)
     window.show()
+    return app, window, tmp
+
+
+def main() -> int:
+    from ethoscout.gui import commands as C
+
+    app, window, tmp = demo_window("ethoscout-shots-", 2.0, 1.0)
     s = window.session
     videos = [VIDEOS / "mouse_circular_arena_vame_30s.mp4", VIDEOS / "mice_triplet_mabe_amadeus_60s.mp4"]
     window.run(C.NewProject(str(tmp / "two-videos")), ask=False)
