@@ -67,6 +67,16 @@ def tiny_model(tiny_model_dir):
 
 
 @pytest.fixture
+def q():
+    """A job queue (one worker thread), shut down and checked after the test."""
+    from ethoscout.core.jobs import JobQueue
+
+    queue = JobQueue("test-jobs")
+    yield queue
+    assert queue.shutdown(5)
+
+
+@pytest.fixture
 def video_factory(tmp_path):
     def make(name="clip.mp4", **kw):
         fourcc = kw.pop("fourcc", "MJPG" if name.endswith(".avi") else "mp4v")

@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 
 from ethoscout.core.jobs import (CANCELLED, DONE, FAILED, PRIORITY_BACKGROUND, PRIORITY_INTERACTIVE,
-                                 PRIORITY_SCORE, JobQueue, ModelConfig, ModelService, index_video_job,
+                                 PRIORITY_SCORE, ModelConfig, ModelService, index_video_job,
                                  score_job)
 from ethoscout.core.model.random_init import build_random_xclip
-
-
-@pytest.fixture
-def q():
-    queue = JobQueue("test-priority")
-    yield queue
-    assert queue.shutdown(5)
 
 
 def blocked(queue):

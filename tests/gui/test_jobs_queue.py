@@ -12,13 +12,6 @@ from ethoscout.core.jobs import (CANCELLED, DONE, FAILED, JobQueue, ModelConfig,
 from ethoscout.core.progress import Progress
 
 
-@pytest.fixture
-def q():
-    queue = JobQueue("test-jobs")
-    yield queue
-    assert queue.shutdown(5)
-
-
 def test_jobs_run_in_order_on_one_thread(q):
     seen = []
 
