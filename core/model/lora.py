@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from functools import lru_cache
 import json
 import os
 import shutil
@@ -83,6 +84,19 @@ def adapter_fingerprint(base_fingerprint: str, folder: str | Path, deep: bool) -
     h = hashlib.sha256(base_fingerprint.encode())
     h.update(fingerprint_file(Path(folder) / WEIGHTS_FILE).encode())
     return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=64)
+def _weights_fingerprint(base_fingerprint: str, adapter_folder: str) -> str:
+    return adapter_fingerprint(base_fingerprint, adapter_folder, deep=True)
+
+
+def weights_fingerprint(loaded) -> str:
+    """The identity of every weight the model computes with, an adapter's included (unlike the
+    cache fingerprint, which a text-side adapter keeps: it changes the MIT and prompts, not the
+    cached features). Adapter folders are never overwritten, so their hash is kept."""
+    adapter = loaded.extra.get("adapter")
+    return _weights_fingerprint(loaded.fingerprint, adapter["folder"]) if adapter else loaded.fingerprint
 
 
 def read_adapter_meta(folder: str | Path) -> dict:

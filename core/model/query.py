@@ -1,8 +1,9 @@
 """Scoring text queries against cached windows, fast enough to follow typing.
 
-Per store the scorer keeps the MIT video embeddings (N, D) and the cached patch features
-(N, P, D), so a new query costs one text encoding plus the folded prompt generator
-(scoring.py) over the windows; per text, its embedding.
+Per store the scorer keeps the unit MIT video embeddings (N, D; saved beside the store the
+first time, so reopening a project does not run the MIT over every window again) and the
+cached patch features (N, P, D), so a new query costs one text encoding plus the folded prompt
+generator (scoring.py) over the windows; per text, its embedding.
 
 Memory stays bounded: the tensors live on the CPU, only for the stores used most recently, up
 to ``budget_bytes`` (least recently used out first; the store being scored always stays). The
@@ -24,12 +25,15 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .cache import FeatureStore
 from .features import as_tensor, text_embeds, video_embeds
 from .loading import LoadedModel
+from .lora import weights_fingerprint
 from .scoring import FoldedPrompt, cosine_scores_raw, patch_stats
 
+EMBED_CHUNK = 1024  # windows per MIT step when the video embeddings are first computed
 CHUNK = 256  # windows per step: a float32 copy of ~25 MB at base size, read four times per query
 DEFAULT_BUDGET_BYTES = 512 * 2**20  # about 2.5 hours of video at 1 s stride (base-patch32)
 MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
@@ -38,19 +42,37 @@ MAX_TEXTS = 4096  # text embeddings kept (2 KB each): typing makes many
 class WindowTensors:
     """One store's per-window tensors, as kept between queries."""
 
-    def __init__(self, video: torch.Tensor, patches: torch.Tensor, eps: float):
-        self.video = video  # (N, D) float32
-        self.unit_video = torch.nn.functional.normalize(video, dim=-1)
+    def __init__(self, unit_video: torch.Tensor, patches: torch.Tensor, eps: float):
+        self.unit_video = unit_video  # (N, D) float32, unit length
         self.patches = patches  # (N, P, D) the cache's img_features, in its dtype
         self.mean, self.rstd = patch_stats(patches, eps)  # (N, P) float32 each
 
     @property
     def nbytes(self) -> int:
-        return sum(t.element_size() * t.nelement()
-                   for t in (self.video, self.unit_video, self.patches, self.mean, self.rstd))
+        return sum(t.element_size() * t.nelement() for t in (self.unit_video, self.patches, self.mean, self.rstd))
 
     def __len__(self) -> int:
-        return len(self.video)
+        return len(self.unit_video)
+
+
+@torch.inference_mode()
+def unit_video_embeddings(loaded: LoadedModel, store: FeatureStore) -> torch.Tensor:
+    """(N, D) unit MIT video embeddings of a store, float32 on the CPU: read from beside the
+    store, else computed (the MIT over every window) and saved there for the next process. The
+    file is named by every weight involved (an adapter's too: it changes the MIT)."""
+    name = f"unit_video_{weights_fingerprint(loaded)}"
+    saved = store.array(name)
+    if saved is not None and saved.shape == (len(store), loaded.embed_dim):
+        return torch.from_numpy(np.array(saved))
+    dev = loaded.device
+    parts = [F.normalize(video_embeds(loaded.model, as_tensor(store.frame_cls[i:i + EMBED_CHUNK], dev)), dim=-1).cpu()
+             for i in range(0, len(store), EMBED_CHUNK)]
+    unit = torch.cat(parts).float() if parts else torch.zeros(0, loaded.embed_dim)
+    try:
+        store.add_array(name, unit.numpy())
+    except OSError:  # a read-only cache still scores; it computes again next time
+        pass
+    return unit
 
 
 def store_key(store: FeatureStore) -> tuple[str, int]:
@@ -101,7 +123,7 @@ class QueryScorer:
     def bytes_for(self, store: FeatureStore) -> int:
         """Bytes the store's tensors take (held now or not)."""
         n, p, d = store.img_features.shape
-        return n * (p * d * store.img_features.dtype.itemsize + p * 8 + self.loaded.embed_dim * 8)
+        return n * (p * d * store.img_features.dtype.itemsize + p * 8 + self.loaded.embed_dim * 4)
 
     def held(self) -> list[str]:
         """Folders of the stores whose tensors are held, least recently used first."""
@@ -126,13 +148,10 @@ class QueryScorer:
         while self._stores and self.nbytes + needed > self.budget_bytes:
             self._stores.popitem(last=False)
 
-    @torch.inference_mode()
     def _compute(self, store: FeatureStore) -> WindowTensors:
-        dev = self.loaded.device
-        video = torch.cat([video_embeds(self.model, as_tensor(store.frame_cls[i:i + CHUNK], dev)).cpu()
-                           for i in range(0, len(store), CHUNK)])
         patches = torch.from_numpy(np.array(store.img_features))  # read into memory, dtype kept
-        return WindowTensors(video.float(), patches, self.model.prompts_generator.layernorm.eps)
+        return WindowTensors(unit_video_embeddings(self.loaded, store), patches,
+                             self.model.prompts_generator.layernorm.eps)
 
     def window_tensors(self, store: FeatureStore) -> WindowTensors:
         """The store's tensors (computed on first use), marked as most recently used."""
@@ -177,5 +196,5 @@ class QueryScorer:
         return torch.cat(out).float().cpu().numpy()
 
     def video_embeddings(self, store: FeatureStore) -> np.ndarray:
-        """(N, D) MIT embeddings, for query by example."""
-        return self.window_tensors(store).video.float().numpy()
+        """(N, D) unit MIT embeddings, for query by example and the heads."""
+        return self.window_tensors(store).unit_video.numpy()

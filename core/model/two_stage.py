@@ -24,9 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .features import as_tensor, video_embeds
-from .query import store_key
-from .scoring import FoldedPrompt, cosine_scores_raw, patch_stats, prompt_text_raw
+from .features import as_tensor
+from .query import store_key, unit_video_embeddings
+from .scoring import FoldedPrompt, patch_stats, prompt_text_raw
 
 SAMPLE = 640  # windows scored exactly to fit the prefilter (>= 8 per coordinate) and its error
 RANK = 64  # principal directions of the video embeddings the prefilter's prompt depends on
@@ -36,7 +36,6 @@ MAX_CANDIDATES = 6000  # exact scores at most (the time budget)
 MARGIN_QUANTILE = 0.99  # of |exact - fitted prefilter| on the sample
 CHUNK = 256  # windows per exact step (as QueryScorer)
 PREFILTER_CHUNK = 16384  # windows per prefilter step (bounds its float32 intermediates)
-EMBED_CHUNK = 1024  # windows per MIT step when the video embeddings are first computed
 
 
 @dataclass
@@ -75,24 +74,11 @@ class CollectionRanker:
             self._folded = FoldedPrompt(self.loaded.model)
         return self._folded
 
-    @torch.inference_mode()
     def unit_video(self, store) -> torch.Tensor:
-        """(N, D) unit MIT video embeddings of a store: in memory, else from beside the store
-        (named by the model's fingerprint: an adapter may change them), else computed and saved."""
+        """(N, D) unit MIT video embeddings of a store, kept in memory (query.unit_video_embeddings)."""
         key = store_key(store)
         if key not in self._video:
-            dev, name = self.loaded.device, f"unit_video_{self.loaded.fingerprint}"
-            saved = store.array(name)
-            if saved is not None and saved.shape == (len(store), self.loaded.embed_dim):
-                self._video[key] = torch.from_numpy(np.array(saved)).to(dev)
-                return self._video[key]
-            parts = [F.normalize(video_embeds(self.loaded.model, as_tensor(store.frame_cls[i:i + EMBED_CHUNK], dev)), dim=-1)
-                     for i in range(0, len(store), EMBED_CHUNK)]
-            self._video[key] = torch.cat(parts) if parts else torch.zeros(0, self.loaded.embed_dim, device=dev)
-            try:
-                store.add_array(name, self._video[key].float().cpu().numpy())
-            except OSError:  # a read-only cache still ranks, it just computes again next time
-                pass
+            self._video[key] = unit_video_embeddings(self.loaded, store).to(self.loaded.device)
         return self._video[key]
 
     def _patches(self, store, rows: np.ndarray):
@@ -103,14 +89,9 @@ class CollectionRanker:
     @torch.inference_mode()
     def exact(self, store, rows: np.ndarray, text: torch.Tensor) -> np.ndarray:
         """Mean cosine over the texts of ``rows`` (sorted) of one store, read from its memory map."""
-        dev = self.loaded.device
-        out = []
-        for i in range(0, len(rows), CHUNK):
-            r = rows[i:i + CHUNK]
-            video = self.unit_video(store)[torch.from_numpy(r).to(dev)]
-            scores = cosine_scores_raw(self.loaded.model, self.folded, video, text, *self._patches(store, r))
-            out.append(scores.mean(dim=1).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+        prompted = self._prompted([store], np.array([0, len(store)]), rows, text)
+        video = self.unit_video(store)[torch.from_numpy(rows).to(self.loaded.device)]
+        return torch.einsum("nd,nkd->nk", video, prompted).mean(dim=1).float().cpu().numpy()
 
     @torch.inference_mode()
     def coordinates(self, stores, units: list[torch.Tensor], seed: int = 0):

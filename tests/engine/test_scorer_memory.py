@@ -28,7 +28,7 @@ def stores(tiny_model, tmp_path_factory):
 
 def per_window_bytes(loaded, store, patch_bytes=2):
     d, p = loaded.embed_dim, store.img_features.shape[1]
-    return p * d * patch_bytes + p * 2 * 4 + d * 2 * 4  # patches, their mean and 1/std, video and unit video
+    return p * d * patch_bytes + p * 2 * 4 + d * 4  # patches, their mean and 1/std, unit video
 
 
 def test_float16_cache_keeps_float16_patch_features(tiny_model, stores):

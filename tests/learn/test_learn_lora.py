@@ -1,10 +1,13 @@
 """LoRA adapters: targets, scoring through the fast path, plain peft folders."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
+from ethoscout.core.model.cache import FeatureStore
 from ethoscout.core.model.features import text_embeds, video_embeds
 from ethoscout.core.model.lora import (AdapterError, attach_lora, load_adapter, lora_config, read_adapter_meta,
                                        save_adapter)
@@ -118,22 +121,26 @@ def test_adapter_of_another_model_is_refused(tiny_model, tmp_path):
 
 
 def test_query_scorer_uses_the_adapter(tiny_model, tmp_path):
-    class Store:
-        folder = tmp_path / "store"
-        frame_cls, img_features = (x.numpy().astype(np.float16) for x in _features(seed=5))
-
-        def __len__(self):
-            return len(self.frame_cls)
-
+    """Also when the base model's video embeddings were saved beside the store first: the
+    adapter changes the MIT, so it must not read them."""
+    frame_cls, img_features = (x.numpy().astype(np.float16) for x in _features(seed=5))
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    np.save(store_dir / "frame_cls.npy", frame_cls)
+    np.save(store_dir / "img_features.npy", img_features)
+    (store_dir / "meta.json").write_text(json.dumps({"starts": list(range(5)), "ends": list(range(2, 7)),
+                                                     "video_path": "v.mp4", "video_name": "v.mp4"}))
+    store = FeatureStore(store_dir)
     folder = save_adapter(randomised(tiny_model).model, tmp_path / "v1", {})
-    base = QueryScorer(tiny_model).score(Store(), ["grooming"])
+    base = QueryScorer(tiny_model).score(store, ["grooming"])
     loaded = load_adapter(tiny_model, folder)
-    adapted = QueryScorer(loaded).score(Store(), ["grooming"])
+    adapted = QueryScorer(loaded).score(store, ["grooming"])
     assert base.shape == adapted.shape == (5, 1)
     assert not np.allclose(base, adapted, atol=1e-3)
+    assert len(list(store_dir.glob("unit_video_*.npy"))) == 2  # one per set of weights
     with torch.no_grad():  # the scorer's folded path is the adapted model's own forward
         m = loaded.model
-        expected = cosine_scores_reference(m, video_embeds(m, torch.from_numpy(Store.frame_cls).float()),
+        expected = cosine_scores_reference(m, video_embeds(m, torch.from_numpy(frame_cls).float()),
                                            text_embeds(m, loaded.tokenizer, ["grooming"]),
-                                           torch.from_numpy(Store.img_features).float())
+                                           torch.from_numpy(img_features).float())
     np.testing.assert_allclose(adapted, expected.numpy(), atol=1e-4)
