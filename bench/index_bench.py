@@ -193,7 +193,7 @@ def query_latency(loaded, sizes=QUERY_SIZES) -> list[dict]:
             store = write_store(Path(tmp) / f"s{n}", n, loaded)
             scorer = QueryScorer(loaded)
             held = scorer.window_tensors(store)  # cached when the project opens
-            video, img = held.video, held.patches.float()
+            video, img = held.unit_video, held.patches.float()  # cosines normalise it anyway
             text = scorer.text_tensor(["a mouse rearing against the wall"])
 
             def fast():

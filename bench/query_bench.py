@@ -38,7 +38,7 @@ def before_score(scorer, store, texts: list[str]) -> np.ndarray:
     held, m = scorer.window_tensors(store), scorer.model
     with torch.inference_mode():
         text = scorer.text_tensor(texts)
-        return torch.cat([cosine_scores(m, held.video[i:i + 1024], text,
+        return torch.cat([cosine_scores(m, held.unit_video[i:i + 1024], text,
                                         visual=prompt_visual(m, held.patches[i:i + 1024].float()))
                           for i in range(0, len(held), 1024)]).numpy()
 
@@ -89,7 +89,7 @@ def xclip_forward(scorer, store, texts: list[str], n: int) -> np.ndarray:
 
     held = scorer.window_tensors(store)
     with torch.inference_mode():
-        return cosine_scores_reference(scorer.model, held.video[:n], scorer.text_tensor(texts),
+        return cosine_scores_reference(scorer.model, held.unit_video[:n], scorer.text_tensor(texts),
                                        held.patches[:n].float()).numpy()
 
 
