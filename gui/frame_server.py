@@ -3,9 +3,10 @@
 The GUI asks for frame indices as fast as the user scrubs; the decode thread always takes the
 latest request and drops the ones it had not started, so the window never waits on the
 decoder and never shows frames the user has already moved past. A second thread with its own
-decoder on the same file readies the frames before the one just shown, at once (display size,
-and the run before them when near), so stepping back is a cache hit even in long-GOP files,
-right after a jump included, and the serving thread never waits for that work.
+decoder on the same file readies the frames before the one just shown, at once (the nearest in
+RGB, and run after run before them, the GOP before included, until BACK_DEPTH frames are ready),
+so stepping back is a cache hit even in long-GOP files, right after a jump included and while
+the back key is held across keyframes, and the serving thread never waits for that work.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from PySide6.QtGui import QImage
 from ethoscout.core.errors import EthoscoutError
 from ethoscout.core.video.reader import FORWARD_LIMIT
 
-from .frames import BACK_RUN, BACK_WINDOW, DisplayReader
+from .frames import BACK_DEPTH, BACK_RUN, CACHE_BYTES, DisplayReader
 
 IDLE_S = 0.1  # no new frame shown for this long after moving forward: the user paused
 YIELD_S = 0.002  # the filler lets the GUI thread take the frame just shown first (CPU, GIL)
@@ -38,8 +39,9 @@ class FrameServer(QObject):
     failed = Signal(str)
     opened = Signal(object)  # VideoInfo
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, cache_bytes: int = CACHE_BYTES):
         super().__init__(parent)
+        self.cache_bytes = cache_bytes  # the frames kept around the playhead, both decoders together
         self._cond = threading.Condition()  # requests (GUI -> serving thread)
         self._fill_cond = threading.Condition()  # frames shown (serving -> filler thread)
         self._path: str | None = None
@@ -114,10 +116,10 @@ class FrameServer(QObject):
             self._reader.close()
 
     def _fill(self) -> None:
-        """Second thread: ready the frames before the one last shown (display size, the run
-        before them) with its own decoder, at once after a jump or a step back; while the user
-        moves forward (playback, steps) only once they pause: that work would compete with the
-        frames ahead. A newer frame shown interrupts and restarts it."""
+        """Second thread: ready the frames before the one last shown (``fill_back``) with its
+        own decoder, at once after a jump or a step back; while the user moves forward
+        (playback, steps) only once they pause: that work would compete with the frames ahead.
+        A newer frame shown interrupts and restarts it; a jump elsewhere cancels it."""
         owner, filler = None, None
         paused_at = None  # (reader, index) shown while moving forward: readied after IDLE_S
         while True:
@@ -155,7 +157,7 @@ class FrameServer(QObject):
         it is wanted (a jump; a step back still wants this work finished, it may wait on it)."""
         want = self._want
         return (self._stop or self._shown is not None or
-                (want is not None and not index - BACK_RUN - BACK_WINDOW <= want[0] <= index))
+                (want is not None and not index - BACK_RUN - BACK_DEPTH <= want[0] <= index))
 
     def _switch(self, path, info) -> None:
         if self._reader is not None:
@@ -163,7 +165,7 @@ class FrameServer(QObject):
             self._reader = None
         self._reader_path = path
         if path:
-            self._reader = DisplayReader(info or path)
+            self._reader = DisplayReader(info or path, cache_bytes=self.cache_bytes)
             self.opened.emit(self._reader.info)
         with self._fill_cond:
             self._shown = (self._reader, None, False)  # the filler lets go of the last video's file

@@ -257,3 +257,69 @@ def test_frames_before_are_readied_once_moving_forward_pauses(qtbot, tmp_path):
         assert server._reader.misses == misses
     finally:
         server.stop()
+
+
+def three_gops(path):
+    """Wider than the display size (shrunk on the way), keyframes at 0, 30 and 60."""
+    return write_long_gop(path, frames=90, size=(1408, 96), gop=30)
+
+
+def exact_frames(clip, indices) -> dict:
+    """Each frame index decoded on its own by a fresh reader: what the screen must show."""
+    out = {}
+    for i in indices:
+        with DisplayReader(str(clip)) as one:
+            out[i] = one.read(i, keep_run=False)
+    return out
+
+
+def test_fill_back_readies_the_gops_before_and_resumes_after_a_cancel(tmp_path):
+    """The filler keeps a depth of frames before the playhead, run after run across keyframes,
+    shrunk to display size; cancelled mid-run, it goes on where it stopped (no second seek)."""
+    clip = three_gops(tmp_path / "gops.mp4")
+    exact = exact_frames(clip, range(63))
+    with DisplayReader(str(clip)) as r:
+        filler = r.sibling()
+        r.read(63)  # a jump just past the keyframe at 60: keeps 60..62 as decoded
+        assert r.cache.held_before(63) == 3
+        start = filler.decoded
+        filler.fill_back(63, abort=lambda: filler.decoded - start >= 10, depth=50)  # a jump elsewhere
+        assert 59 not in r.cache and 30 in r.cache  # the run of the GOP before was cut short
+        filler.fill_back(63, depth=50)
+        assert filler.decoded - start == 60  # 30..59 once (resumed), then 0..29
+        assert r.cache.held_before(63) == 63
+        assert all(r.cache.shrunk(i) for i in range(63))  # the jump's run shrunk too
+        for i in range(62, -1, -1):
+            np.testing.assert_array_equal(r.read(i), exact[i])
+        assert r.misses == 1  # only the jump decoded
+        filler.close()
+
+
+def test_holding_back_across_keyframes_shows_exact_frames_within_budget(qtbot, tmp_path):
+    """Holding the back key after a jump just past a keyframe, through the real frame server:
+    every frame shown, across two keyframes, is exactly that frame index's own decode, and the
+    frames kept stay within a budget smaller than the depth the filler aims for."""
+    from ethoscout.gui.frame_server import FrameServer
+    from ethoscout.gui.frames import BACK_DEPTH
+
+    clip = three_gops(tmp_path / "gops.mp4")
+    exact = exact_frames(clip, range(64))
+    budget = 40 * exact[0].nbytes  # 40 frames in RGB, ~80 shrunk
+    server = FrameServer(cache_bytes=budget)
+    got = {}
+    server.frameReady.connect(lambda i, img, ms: got.__setitem__(i, qimage_array(img)))
+    server.open(str(clip))
+    try:
+        for jump in (63, 35):  # the second jump cancels the filler's work for the first
+            got.pop(jump, None)
+            server.request(jump)
+            qtbot.waitUntil(lambda: jump in got, timeout=10000)
+            cache = server._reader.cache
+            assert server._reader.back_depth() < BACK_DEPTH
+            for i in range(jump - 1, -1, -1):  # one step as soon as the last one is shown
+                server.request(i, True)
+                qtbot.waitUntil(lambda: i in got, timeout=10000)
+                np.testing.assert_array_equal(got.pop(i), exact[i], err_msg=f"frame {i}")
+                assert cache.bytes <= budget
+    finally:
+        server.stop()
