@@ -21,6 +21,7 @@ stride from a float16 cache costs about 189 MB with base-patch32:
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -93,6 +94,7 @@ class QueryScorer:
         self._texts: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._folded: FoldedPrompt | None = None
         self._ranker = None
+        self._local = threading.local()  # per thread: the float32 buffer a chunk is read into
 
     @property
     def ranker(self):
@@ -177,13 +179,23 @@ class QueryScorer:
             self._texts.popitem(last=False)
         return torch.stack([self._texts[t] for t in texts])
 
+    def _float32(self, patches: torch.Tensor) -> torch.Tensor:
+        """patches as float32 on the model's device, read into a buffer kept between chunks (a
+        new 25 MB block for every chunk cost more in page faults than the conversion itself)."""
+        dev = self.loaded.device
+        if patches.dtype == torch.float32 and patches.device == dev:
+            return patches
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.device != dev or buf.shape[1:] != patches.shape[1:] or len(buf) < len(patches):
+            buf = self._local.buf = torch.empty((max(CHUNK, len(patches)), *patches.shape[1:]), device=dev)
+        return buf[:len(patches)].copy_(patches)
+
     @torch.inference_mode()
     def score_rows(self, held: WindowTensors, text: torch.Tensor, rows: slice | torch.Tensor) -> torch.Tensor:
         """Exact cosines (n, K) of the windows ``rows`` (a slice or an index tensor) of ``held``."""
         dev = self.loaded.device
         return cosine_scores_raw(self.model, self.folded, held.unit_video[rows].to(dev), text,
-                                 held.patches[rows].to(dev, torch.float32),
-                                 held.mean[rows].to(dev), held.rstd[rows].to(dev))
+                                 self._float32(held.patches[rows]), held.mean[rows].to(dev), held.rstd[rows].to(dev))
 
     @torch.inference_mode()
     def score(self, store: FeatureStore, texts: list[str]) -> np.ndarray:

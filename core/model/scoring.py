@@ -22,19 +22,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-
-def effective_weight(linear: torch.nn.Module, dim: int) -> torch.Tensor:
-    """W (out, in) of a bias-free linear layer, including any LoRA update wrapped around it."""
-    eye = torch.eye(dim, device=next(linear.parameters()).device)
-    return linear(eye).T
+from .dense_linear import DenseLinear, linear
 
 
 def _cross_attention(attn, query: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
     """attn(query, visual, visual) for queries (N or 1, K, D) and visual (N, P, D)."""
     h, hd = attn.num_heads, attn.head_dim
     d = h * hd
-    wk = effective_weight(attn.k_proj, d).view(h, hd, d)
-    wv = effective_weight(attn.v_proj, d).view(h, hd, d)
+    wk = DenseLinear(attn.k_proj).weight.view(h, hd, d)
+    wv = DenseLinear(attn.v_proj).weight.view(h, hd, d)
     q = attn.q_proj(query).unflatten(-1, (h, hd))  # (n, K, H, hd)
     qk = torch.einsum("nkhe,hed->nkhd", q, wk) * attn.scale  # query folded into key space
     logits = torch.einsum("nkhd,npd->nkhp", qk, visual) if qk.shape[0] > 1 else \
@@ -52,6 +48,10 @@ class FoldedLayer:
     wv_t: torch.Tensor  # (H, D, hd) value projection * gamma, transposed
     wv_sum: torch.Tensor  # (H, hd) sum_d (value projection * gamma): takes the patch mean off
     wv_beta: torch.Tensor  # (H, hd) value projection of the layer norm's shift
+    q_proj: DenseLinear  # the layer's other linears, as matrices (oneDNN on the CPU)
+    proj: DenseLinear
+    fc1: DenseLinear
+    fc2: DenseLinear
 
 
 class FoldedPrompt:
@@ -67,11 +67,13 @@ class FoldedPrompt:
             for layer in gen.decoder:
                 a = layer.cross_attn
                 d = a.num_heads * a.head_dim
-                wk = effective_weight(a.k_proj, d).view(a.num_heads, a.head_dim, d) * a.scale
-                wv = effective_weight(a.v_proj, d).view(a.num_heads, a.head_dim, d)
+                wk = DenseLinear(a.k_proj).weight.view(a.num_heads, a.head_dim, d) * a.scale
+                wv = DenseLinear(a.v_proj).weight.view(a.num_heads, a.head_dim, d)
                 wv_gamma = wv * gamma  # the layer norm's scale and shift folded into the values
+                fc1, fc2 = layer.mlp[0], layer.mlp[-1]  # (Linear, activation, Dropout, Linear)
                 self.layers.append(FoldedLayer(layer, wk * gamma, wv_gamma.transpose(1, 2).contiguous(),
-                                               wv_gamma.sum(-1), wv @ beta))
+                                               wv_gamma.sum(-1), wv @ beta, DenseLinear(a.q_proj),
+                                               DenseLinear(a.proj), DenseLinear(fc1), DenseLinear(fc2)))
 
 
 @torch.inference_mode()
@@ -97,13 +99,13 @@ def prompt_text_raw(model, folded: FoldedPrompt, text: torch.Tensor, patches: to
     for f in folded.layers:
         layer, attn = f.layer, f.layer.cross_attn
         h = attn.num_heads
-        q = attn.q_proj(layer.norm1(hidden)).unflatten(-1, (h, attn.head_dim))  # (1 or n, K, H, hd)
+        q = f.q_proj(layer.norm1(hidden)).unflatten(-1, (h, attn.head_dim))  # (1 or n, K, H, hd)
         # query in patch space, per head: (H, m*K, hd) @ (H, hd, D) (a batched product; einsum's own
         # plan for this is several times slower on CPU)
         g = torch.bmm(q.permute(2, 0, 1, 3).reshape(h, -1, attn.head_dim), f.wk)
         g = g.view(h, q.shape[0], k, d).permute(1, 2, 0, 3).reshape(q.shape[0], k * h, d)
         if g.shape[0] == 1:  # the same query for every window: one matrix product
-            raw = (patches.reshape(-1, d) @ g[0].T).view(n, -1, k * h).transpose(1, 2)
+            raw = linear(patches.reshape(-1, d), g[0]).view(n, -1, k * h).transpose(1, 2)
         else:
             raw = torch.bmm(g, patches.transpose(1, 2))  # (n, K*H, P)
         weights = (rstd * (raw - mean * g.sum(-1, keepdim=True))).softmax(-1) * rstd
@@ -111,8 +113,8 @@ def prompt_text_raw(model, folded: FoldedPrompt, text: torch.Tensor, patches: to
         ctx = torch.bmm(weights, patches).view(n * k, h, d).transpose(0, 1)  # (H, n*K, D)
         out = torch.bmm(ctx, f.wv_t) - (weights * mean).sum(-1).view(n * k, h).T.unsqueeze(-1) * f.wv_sum.unsqueeze(1)
         out = (out + f.wv_beta.unsqueeze(1)).transpose(0, 1).reshape(n, k, d)
-        hidden = hidden + attn.proj(out)
-        hidden = hidden + layer.mlp(layer.norm3(hidden))
+        hidden = hidden + f.proj(out)
+        hidden = hidden + f.fc2(layer.mlp[1](f.fc1(layer.norm3(hidden))))
     return text.unsqueeze(0) + model.prompts_generator.alpha * hidden
 
 

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from ethoscout.core.model.cache import FeatureStore
+from ethoscout.core.model.dense_linear import DenseLinear
 from ethoscout.core.model.features import text_embeds, video_embeds
 from ethoscout.core.model.lora import (AdapterError, attach_lora, load_adapter, lora_config, read_adapter_meta,
                                        save_adapter)
 from ethoscout.core.model.query import QueryScorer
-from ethoscout.core.model.scoring import cosine_scores, cosine_scores_reference, effective_weight
+from ethoscout.core.model.scoring import cosine_scores, cosine_scores_reference
 
 
 def randomised(loaded, deep=False, seed=1):
@@ -46,14 +47,20 @@ def test_attach_keeps_the_callers_model_plain(tiny_model):
     assert not wrapped_names(tiny_model.model)
 
 
-def test_effective_weight_includes_the_lora_update(tiny_model):
+def test_dense_linear_includes_the_lora_update(tiny_model):
     adapted = randomised(tiny_model)
-    layer = adapted.model.base_model.model.prompts_generator.decoder[0].cross_attn.k_proj
-    d = layer.base_layer.in_features
-    a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
-    expected = layer.base_layer.weight + layer.scaling["default"] * (b @ a)
-    assert torch.allclose(effective_weight(layer, d), expected, atol=1e-5)
-    assert not torch.allclose(expected, layer.base_layer.weight, atol=1e-3)
+    decoder = adapted.model.base_model.model.prompts_generator.decoder[0]
+    for layer in (decoder.cross_attn.k_proj, decoder.mlp[0]):  # bias-free, and with a bias
+        a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
+        expected = layer.base_layer.weight + layer.scaling["default"] * (b @ a)
+        dense = DenseLinear(layer)
+        assert torch.allclose(dense.weight, expected, atol=1e-5)
+        assert not torch.allclose(expected, layer.base_layer.weight, atol=1e-3)
+        bias = layer.base_layer.bias if layer.base_layer.bias is not None else torch.zeros(len(expected))
+        assert torch.allclose(dense.bias, bias, atol=1e-6)
+        x = torch.randn(3, 5, layer.in_features, generator=torch.Generator().manual_seed(0))
+        with torch.inference_mode():
+            assert torch.allclose(dense(x), layer(x), atol=1e-5)
 
 
 def _features(n=5, t=8, p=16, d=32, seed=0):
