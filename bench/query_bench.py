@@ -43,13 +43,24 @@ def before_score(scorer, store, texts: list[str]) -> np.ndarray:
                           for i in range(0, len(held), 1024)]).numpy()
 
 
+def plain_linears(scorer, store, texts: list[str]) -> np.ndarray:
+    """QueryScorer.score with its linears through F.linear (MKL on the CPU) instead of oneDNN."""
+    from ethoscout.core.model import dense_linear
+
+    was, dense_linear._onednn = dense_linear._onednn, False
+    try:
+        return scorer.score(store, texts)
+    finally:
+        dense_linear._onednn = was
+
+
 def first_curve(loaded, n: int, repeat: int) -> dict:
     """ms to the first (approximate) curve and to the exact one, vs the one-shot paths."""
     from ethoscout.core.model.first_curve import progressive_query
     from ethoscout.core.model.query import QueryScorer
 
     counter = iter(range(10**6))
-    times = {"before": [], "scorer": [], "first": [], "exact": []}
+    times = {"before": [], "plain": [], "scorer": [], "first": [], "exact": []}
     errors = []
     with tempfile.TemporaryDirectory(prefix="ethoscout-bench-") as tmp:
         store = write_store(Path(tmp) / "s", n, loaded)
@@ -58,6 +69,7 @@ def first_curve(loaded, n: int, repeat: int) -> dict:
         scorer.score(store, ["warm-up"])
         for _ in range(repeat):  # a new text each call: its encoding is part of every time
             for name, run in (("before", lambda t: before_score(scorer, store, [t])),
+                              ("plain", lambda t: plain_linears(scorer, store, [t])),
                               ("scorer", lambda t: scorer.score(store, [t]))):
                 t = time.perf_counter()
                 run(f"behaviour number {next(counter)}")
@@ -218,11 +230,13 @@ def main(argv=None) -> int:
 def run_model(loaded, args) -> None:
     if not args.skip_first_curve:
         rows = [first_curve(loaded, int(n), args.repeat) for n in args.windows.split(",")]
-        print("\n## a new text's curve: before (layer norm per query) and QueryScorer.score (folded) one-shot, "
-              "vs progressive (first approximate, then exact); diffs: final vs before, first vs final")
-        print(table(["windows", "before ms", "scorer ms", "first curve ms", "exact ms", "final max |diff|",
-                     "first max |diff|", f"X-CLIP forward vs before, {FLOOR_WINDOWS} windows"],
-                    [[r["windows"], r["before_ms"], r["scorer_ms"], r["first_ms"], r["exact_ms"], r["final_max_diff"],
+        print("\n## a new text's curve: before (layer norm per query), QueryScorer.score (folded) one-shot with "
+              "its linears through F.linear and through oneDNN, vs progressive (first approximate, then exact); "
+              "diffs: final vs before, first vs final")
+        print(table(["windows", "before ms", "scorer F.linear ms", "scorer ms", "first curve ms", "exact ms",
+                     "final max |diff|", "first max |diff|", f"X-CLIP forward vs before, {FLOOR_WINDOWS} windows"],
+                    [[r["windows"], r["before_ms"], r["plain_ms"], r["scorer_ms"], r["first_ms"], r["exact_ms"],
+                      r["final_max_diff"],
                       r["first_max_diff"], r["floor_max_diff"]] for r in rows]))
     candidates = [int(c) for c in args.candidates.split(",")]
     for label, make in (("real (shared videos)", real_collection if args.real_collection else None),
