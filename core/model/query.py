@@ -192,20 +192,23 @@ class QueryScorer:
 
     @torch.inference_mode()
     def score_rows(self, held: WindowTensors, text: torch.Tensor, rows: slice | torch.Tensor) -> torch.Tensor:
-        """Exact cosines (n, K) of the windows ``rows`` (a slice or an index tensor) of ``held``."""
+        """Exact cosines (n, K) of the windows ``rows`` (a slice or an index tensor) of ``held``,
+        CHUNK windows at a time."""
         dev = self.loaded.device
-        return cosine_scores_raw(self.model, self.folded, held.unit_video[rows].to(dev), text,
-                                 self._float32(held.patches[rows]), held.mean[rows].to(dev), held.rstd[rows].to(dev))
+        if isinstance(rows, slice):
+            rows = range(len(held))[rows]
+            pieces = [slice(r.start, r.stop, r.step) for r in (rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK))]
+        else:
+            pieces = list(rows.split(CHUNK))
+        out = [cosine_scores_raw(self.model, self.folded, held.unit_video[r].to(dev), text, self._float32(held.patches[r]),
+                                 held.mean[r].to(dev), held.rstd[r].to(dev)) for r in pieces]
+        return torch.cat(out) if out else torch.zeros(0, len(text), device=dev)
 
     @torch.inference_mode()
     def score(self, store: FeatureStore, texts: list[str]) -> np.ndarray:
         """Cosine scores (N windows, K texts), as X-CLIP computes them."""
         held = self.window_tensors(store)
-        text = self.text_tensor(texts)
-        out = [self.score_rows(held, text, slice(i, i + CHUNK)) for i in range(0, len(held), CHUNK)]
-        if not out:
-            return np.zeros((0, len(texts)), np.float32)
-        return torch.cat(out).float().cpu().numpy()
+        return self.score_rows(held, self.text_tensor(texts), slice(None)).float().cpu().numpy()
 
     def video_embeddings(self, store: FeatureStore) -> np.ndarray:
         """(N, D) unit MIT embeddings, for query by example and the heads."""
