@@ -38,7 +38,7 @@ class SessionBase:
         self.preview_exact = True  # False while the typed text's curve is a first approximation
         self._preview_seq = 0  # bumped per typed-text request: older requests' curves are dropped
         self.model_error = ""
-        self.tracked: dict[int, Tracked] = {}
+        self.tracked: dict[Job, Tracked] = {}  # by job: ids are counted per queue (I/O, model)
         self._closed = False
         self._coding_subject: dict[int, int | None] = {}  # behaviour id -> subject of its open bout
         self._coding_modifiers: dict[int, dict | None] = {}  # behaviour id -> its modifiers
@@ -169,8 +169,8 @@ class SessionBase:
 
         def done(job):
             def deliver():
-                self.tracked.pop(job.id, None)
-                if scope is not None:
+                self.tracked.pop(job, None)
+                if scope is not None and queue is self.service:
                     scope.model_jobs.discard(job.id)
                 if current():
                     if job.status == FAILED and kind != "write":  # a write says itself what was lost
@@ -184,7 +184,7 @@ class SessionBase:
 
         job = queue.submit(fn, *args, name=label, key=key, on_progress=progress, on_done=done, **kw)
         if not job.finished:
-            self.tracked[job.id] = Tracked(job, label, kind)
+            self.tracked[job] = Tracked(job, label, kind)
             if scope is not None and queue is self.service:
                 scope.model_jobs.add(job.id)
         self.events.emit("job", job, label, None)
