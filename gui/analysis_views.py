@@ -19,6 +19,7 @@ from ethoscout.core.data.records import NO_FOCAL_SUBJECT
 from ethoscout.core.errors import EthoscoutError
 
 from .app.analysis import RESULT_KINDS
+from .behaviors_panel import put_back
 from .sync_views import SyncViews
 
 EVERYONE = "everyone (accepted + manual)"
@@ -57,8 +58,11 @@ class SubjectBar(QWidget):
         if not text:
             return
         name, _, key = text.rpartition(":") if ":" in text else (text, "", "")
-        self.addRequested.emit(name.strip(), key.strip())
-        self.entry.clear()
+        self.addRequested.emit(name.strip(), key.strip())  # cleared once the add is queued
+
+    def give_back(self, name: str, key: str) -> bool:
+        """A failed add's text, back in the entry (see ``put_back``)."""
+        return put_back(self.entry, f"{name}:{key}" if key else name)
 
     def set_subjects(self, subjects: list[dict], current: int | None) -> None:
         self.combo.blockSignals(True)
@@ -255,7 +259,8 @@ class AnalysisViews:
         self._guard(self.session.select_subject, subject_id)
 
     def _add(self, name: str, key: str) -> None:
-        self._guard(self.session.add_subject, name, key)  # selected and said when it lands
+        if self._guard(self.session.add_subject, name, key, "subject") is not None:  # selected when it lands
+            self.subject_bar.entry.clear()
 
     def refresh(self, *_args) -> None:
         has_project = self.session.project is not None

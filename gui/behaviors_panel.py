@@ -13,6 +13,15 @@ from ethoscout.core.data.modifiers import sets_to_text
 PREVIEW_DEBOUNCE_MS = 150  # a first curve takes ~40 ms (3,600 windows), so a short pause is enough
 
 
+def put_back(entry: QLineEdit, text: str) -> bool:
+    """Put the text of an add that failed back into ``entry``, unless the user typed something
+    else there since; True when it is there."""
+    if " ".join(entry.text().split()) not in ("", " ".join(text.split())):
+        return False
+    entry.setText(text)
+    return True
+
+
 def swatch(colour: str, size: int = 14) -> QIcon:
     pm = QPixmap(size, size)
     pm.fill(QColor(colour or "#888888"))
@@ -80,6 +89,13 @@ class BehaviorsPanel(QWidget):
         if text:
             self._debounce.stop()
             self.addRequested.emit(text)
+
+    def give_back(self, text: str) -> bool:
+        """A failed add's text, back in the entry (see ``put_back``); its curve previews again."""
+        if not put_back(self.entry, text):
+            return False
+        self._debounce.start()
+        return True
 
     def clear_entry(self) -> None:
         self.entry.clear()

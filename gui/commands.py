@@ -136,12 +136,13 @@ class AddBehavior(Command):
     key: str | None = None
     colour: str | None = None
     kind: str = "state"
+    typed_in: str | None = None  # the field the text was typed in: it goes back there if the add fails
     name = "Add behaviour"
     changes = ("behaviors", "curves", "preview", "suggestions", "view.behavior_id", "view.clip", "writes")
 
     def do(self, session):
         return session.add_behavior(self.text, prompts=self.prompts, key=self.key, colour=self.colour,
-                                    kind=self.kind)
+                                    kind=self.kind, typed_in=self.typed_in)
 
 
 @dataclass
@@ -343,11 +344,10 @@ class AddEthogram(Command):
             text = resources.files("ethoscout.resources").joinpath("default_ethogram.json").read_text()
         else:
             text = Path(self.path).read_text()
-        have = {b["name"].lower() for b in session.behaviors}
         taken = {b["key"].lower() for b in session.behaviors if b.get("key")} | set(session.reserved_keys())
         added = []
         for b in json.loads(text).get("behaviors", []):
-            if b["name"].lower() in have:
+            if session.behavior_name_taken(b["name"]):  # stored or queued (by this loop too)
                 continue
             key = b.get("key") if (b.get("key") or "").lower() not in taken else None
             added.append(session.add_behavior(b["name"], prompts=b.get("prompts"), key=key,

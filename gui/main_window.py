@@ -95,6 +95,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Videos"], self.docks["Suggestions"]], [300, 380], Qt.Orientation.Horizontal)
 
         self.analysis = AnalysisViews(self, tl)  # subject bar under the video, Results dock
+        # the text of an add that fails when it lands goes back where it was typed
+        session.text_fields.update(behaviour=self.behaviors_panel.give_back,
+                                   subject=self.analysis.subject_bar.give_back)
         self.actions_ = build_actions(self, self._handlers(), session.prefs)
         self.actions_["show_components"].setCheckable(True)
         self._wire()
@@ -332,7 +335,7 @@ class MainWindow(QMainWindow):
     def _writes_changed(self) -> None:
         s = self.session
         self.status.show_writes(s.write_wait, len(s.pending_writes))
-        if s.pending_writes:  # an undo pressed now takes back the change just made
+        if any(w.kind == "change" for w in s.pending_writes):  # an undo now takes back the change just made
             self.actions_["undo"].setEnabled(True)
 
     def _curves_changed(self) -> None:
@@ -371,8 +374,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_suggestion(clip if clip is not None and clip.video_id == s.view.video_id else None)
 
     def _adapters_changed(self) -> None:
-        p = self.session.project
-        self.training.set_adapters(p.adapters() if p is not None else [])
+        self.training.set_adapters(self.session.adapters())
         self._suggestions_changed()
 
     def _model_error(self, message: str) -> None:
@@ -423,7 +425,7 @@ class MainWindow(QMainWindow):
         self.run(C.ChooseSuggestion(index))
 
     def _add_behavior(self, text: str) -> None:
-        if self.run(C.AddBehavior(text)) is not None:
+        if self.run(C.AddBehavior(text, typed_in="behaviour")) is not None:
             self.behaviors_panel.clear_entry()
 
     def _focus_behavior_entry(self) -> None:

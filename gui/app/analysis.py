@@ -80,7 +80,10 @@ class AnalysisMixin(SessionBase):
             subject_id = self._need_project().find_subject(int(subject_id))["id"]
         self.view.subject_id = subject_id
 
-    def add_subject(self, name: str, key: str | None = None) -> PendingWrite:
+    def add_subject(self, name: str, key: str | None = None, typed_in: str | None = None) -> PendingWrite:
+        """Add a subject (queued; a stored name is selected). ``typed_in``: the field ``name``
+        and ``key`` were typed in; they go back there if the add fails."""
+        typed = (name, key or "")
         key = (key or "").strip() or None
         if key is not None:
             taken = self.reserved_keys().get(key.lower())
@@ -99,7 +102,7 @@ class AnalysisMixin(SessionBase):
 
         # queued with the other changes; it becomes the current subject when it lands
         return self._queue_write(f"add subject {name}", lambda project: project.add_subject(name, key=key),
-                                 landed=landed)
+                                 landed=landed, failed=self._give_back(typed_in, *typed))
 
     def subject_for_key(self, key: str) -> dict | None:
         key = (key or "").lower()

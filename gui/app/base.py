@@ -42,6 +42,9 @@ class SessionBase:
         self._closed = False
         self._coding_subject: dict[int, int | None] = {}  # behaviour id -> subject of its open bout
         self._coding_modifiers: dict[int, dict | None] = {}  # behaviour id -> its modifiers
+        # field ("behaviour", "subject") -> put_back(*typed): puts the text of an add that failed
+        # back where it was typed unless the user typed something else there since; True if it did
+        self.text_fields: dict[str, Callable[..., bool]] = {}
 
     # ---- the open project's state (empty without one) -------------------------------------
 

@@ -83,9 +83,9 @@ class LifecycleMixin(SessionBase):
                 st.state, st.message = "missing", f"{v['path']}: file not found (moved or drive not mounted?)"
 
     def _record_spec(self, spec: dict | None) -> None:
-        """The project's window spec (frames resolved), read by training and the CLI."""
-        if self.project is not None and self.project.get_setting("window_spec") != spec:
-            self.project.set_setting("window_spec", spec)
+        """The project's window spec (frames resolved), read by training and the CLI (queued)."""
+        if self.project is not None:
+            self._queue_setting("window_spec", spec, "the window spec")
 
     # ---- videos ----------------------------------------------------------------------------
 
@@ -141,8 +141,7 @@ class LifecycleMixin(SessionBase):
                                         else self.video_status[v["id"]].fraction)
                      for v in self.videos if self.video_status[v["id"]].state in ("indexed", "paused")}
         memo = {"model": self.prefs.model, "spec": self.prefs.spec(), "fractions": fractions}
-        if self.project.get_setting(INDEX_MEMO) != memo:
-            self.project.set_setting(INDEX_MEMO, memo)
+        self._queue_setting(INDEX_MEMO, memo, "the indexing state", kind="memo")
 
     def refresh_cache_status(self) -> Job | None:
         if self.scope is None:
@@ -184,9 +183,7 @@ class LifecycleMixin(SessionBase):
 
     def index(self, video_ids: list[int] | None = None) -> list[Job]:
         """Index videos (all not yet indexed when ``video_ids`` is None), one job each."""
-        project = self._need_project()
-        if project.get_setting("model") != self.prefs.model:
-            project.set_setting("model", self.prefs.model)
+        self._queue_setting("model", self.prefs.model, "the model choice")
         ids = video_ids if video_ids is not None else [v["id"] for v in self.videos]
         jobs = []
         for vid in ids:

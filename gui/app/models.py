@@ -33,7 +33,10 @@ class ModelsMixin(SessionBase):
         return self.view.model.adapter_version if self.view.model else None
 
     def adapters(self) -> list[dict]:
-        return self.project.adapters() if self.project is not None else []
+        """The project's adapters, ``active`` the one in use (stored once the queue lands)."""
+        if self.project is None:
+            return []
+        return [{**a, "active": a["version"] == self.adapter_version} for a in self.project.adapters()]
 
     def use_adapter(self, version: int | None) -> Job:
         """Use a trained adapter (None: the base model) once it loaded; then rescore."""
@@ -86,12 +89,12 @@ class ModelsMixin(SessionBase):
         old = self.view.model
         self.prefs = replace(self.prefs, model=choice.model, device=choice.device)
         p = self.project
-        if p is not None:
-            if p.get_setting("model") != choice.model:
-                p.set_setting("model", choice.model)
-            active = p.active_adapter()
-            if (active["version"] if active else None) != choice.adapter_version:
-                p.set_active_adapter(choice.adapter_version)
+        if p is not None:  # queued: another process may hold the database
+            self._queue_setting("model", choice.model, "the model choice")
+            if (old.adapter_version if old else self.model_choice().adapter_version) != choice.adapter_version:
+                self._queue_write(f"the active adapter ({choice.describe()})",
+                                  lambda project: project.set_active_adapter(choice.adapter_version),
+                                  kind="setting")
         self.view.model = choice
         self.events.emit("adapter", choice.adapter_version)
         self.message("info", f"using {choice.describe()} of {choice.model}")

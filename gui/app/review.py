@@ -25,6 +25,12 @@ from .writes import PendingWrite, WritesMixin
 
 ANSWERS = ("accept", "reject", "skip")
 MIN_VISIBLE_S = 0.05
+_NOCASE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(name: str) -> str:
+    """A behaviour name as the database compares names (COLLATE NOCASE: ASCII case ignored)."""
+    return " ".join(name.split()).translate(_NOCASE)
 
 
 class ReviewMixin(WritesMixin):
@@ -227,13 +233,36 @@ class ReviewMixin(WritesMixin):
         except ArgumentTypeError as e:
             raise ProjectError("ethoscout", str(e)) from None
 
+    def behavior_name_taken(self, name: str, behavior_id: int | None = None) -> bool:
+        """Whether a behaviour other than ``behavior_id`` has ``name`` once the queued changes
+        land, stored or queued. After a queued undo or redo only the names queued since are
+        known here (the database still refuses a clash when it lands)."""
+        names = {_fold(b["name"]) for b in self.behaviors if b["id"] != behavior_id}
+        for pending in self.pending_writes:
+            if pending.kind == "replay":
+                names = set()
+            elif pending.names is not None:
+                frees, takes = pending.names
+                names.discard(_fold(frees or ""))
+                names.update([_fold(takes)] if takes else [])
+        return _fold(name) in names
+
+    def _check_new_name(self, name: str, behavior_id: int | None = None) -> str:
+        """Refuse at once a name another behaviour has, stored or queued (one message for both)."""
+        name = self._check_name(name)
+        if self.behavior_name_taken(name, behavior_id):
+            raise ProjectError("behaviour", f"“{name}” already exists (names ignore upper and lower case); "
+                                            "choose another name")
+        return name
+
     def add_behavior(self, text: str, prompts: list[str] | None = None, key: str | None = None,
-                     colour: str | None = None, kind: str = "state") -> PendingWrite:
-        """Add a behaviour (queued): it is listed and selected when it lands (it needs its id)."""
+                     colour: str | None = None, kind: str = "state", typed_in: str | None = None) -> PendingWrite:
+        """Add a behaviour (queued): it is listed and selected when it lands (it needs its id).
+        ``typed_in``: the field ``text`` was typed in; it goes back there if the add fails."""
         name = " ".join(str(text).split())
         if not name:
             raise ProjectError("ethoscout", "describe the behaviour in words, e.g. \"mouse rearing against the wall\"")
-        name = self._check_name(name)
+        name = self._check_new_name(name)
         key = self._check_key(key)
         # the curve typed so far becomes the behaviour's: no rescoring wait
         typed = dict(self.preview) if " ".join(self.preview_text.split()) == name else {}
@@ -252,13 +281,14 @@ class ReviewMixin(WritesMixin):
             self.select_behavior(b["id"])
 
         self.clear_preview()
-        return self._queue_write(f"add behaviour {name}", write, ("behaviors", "scores"), landed=landed)
+        return self._queue_write(f"add behaviour {name}", write, ("behaviors", "scores"), landed=landed,
+                                 failed=self._give_back(typed_in, text), names=(None, name))
 
     def update_behavior(self, behavior_id: int, **fields) -> PendingWrite:
         """Edit a behaviour (queued); its labels and, for new prompts, its scores follow when it lands."""
         old = self.behavior(behavior_id)
         if "name" in fields:
-            fields["name"] = self._check_name(fields["name"])
+            fields["name"] = self._check_new_name(fields["name"], behavior_id)
         if "key" in fields:
             fields["key"] = self._check_key(fields["key"], behavior_id) or ""
         if isinstance(fields.get("modifiers"), str):  # the editor's text form
@@ -271,7 +301,8 @@ class ReviewMixin(WritesMixin):
         rescore = fields.get("prompts", old["prompts"]) != old["prompts"]
         affects = ("behaviors", "labels") + (("scores",) if rescore else ())
         return self._queue_write(f"edit behaviour {old['name']}",
-                                 lambda project: project.update_behavior(behavior_id, **fields), affects)
+                                 lambda project: project.update_behavior(behavior_id, **fields), affects,
+                                 names=(old["name"], fields["name"]) if "name" in fields else None)
 
     def delete_behavior(self, behavior_id: int) -> PendingWrite:
         """Delete a behaviour and its labels (queued; one undo step)."""
@@ -288,7 +319,7 @@ class ReviewMixin(WritesMixin):
             self.events.emit("curves")
 
         return self._queue_write(f"delete behaviour {name}", lambda project: project.delete_behavior(behavior_id),
-                                 ("behaviors", "labels", "suggestions"), landed=landed)
+                                 ("behaviors", "labels", "suggestions"), landed=landed, names=(name, None))
 
     # ---- labels ----------------------------------------------------------------------------
 

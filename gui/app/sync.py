@@ -6,7 +6,7 @@ Convention: a companion's time = the player's time + its offset (s). A companion
 started 2 s after the main one has offset -2. The frame shown is the one on screen at that
 time, from the companion's own presentation timestamps (never time × fps); outside the
 companion's length nothing is shown. The grouping is remembered per main video in the project
-settings (``sync``), so reopening the project shows the same views.
+settings (``sync``, queued with the other changes), so reopening the project shows the same views.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class SyncMixin(SessionBase):
         vid = self.view.video_id if video_id is None else video_id
         if self.project is None or vid is None:
             return []
-        groups = self.project.get_setting(SETTING, {}) or {}
+        groups = self._setting(SETTING, {}) or {}
         known = {v["id"] for v in self.videos}
         return [(int(c), float(o)) for c, o in groups.get(str(vid), []) if int(c) in known]
 
@@ -42,9 +42,10 @@ class SyncMixin(SessionBase):
         if len(clean) > MAX_COMPANIONS:
             raise ProjectError("synchronised videos",
                                f"at most {MAX_COMPANIONS + 1} videos side by side ({len(clean) + 1} asked)")
-        groups = dict(self._need_project().get_setting(SETTING, {}) or {})
+        groups = dict(self._setting(SETTING, {}) or {})
         groups[str(vid)] = [[c, o] for c, o in clean]
-        self._need_project().set_setting(SETTING, groups)
+        self._queue_setting(SETTING, groups, f"the synchronised videos of {self.video(vid)['name']}",
+                            failed=lambda: self.events.emit("sync"))  # the stored ones are shown again
         self.events.emit("sync")
 
     def add_companion(self, companion_id: int, offset_s: float = 0.0) -> None:

@@ -19,6 +19,10 @@ write lock for a while.
   training start (``settle_writes``), which learns from them.
 - A change that needs what the database returns (a new behaviour's id) does its part in
   ``landed``, on the session's thread; until then the waiting line says why it is not shown.
+- A failed add gives the text back to the field it was typed in (``text_fields``), unless the
+  user typed something else there since, and its message says so.
+- Project settings (window spec, model, synchronised videos, the indexing memo) are queued the
+  same way; until one lands, ``_setting`` reads the value queued last (the queue is the overlay).
 """
 from __future__ import annotations
 
@@ -49,6 +53,12 @@ class PendingWrite:
     clip_key: tuple | None = None
     times: tuple[float, float] | None = None  # a bout's stored times (snapped to frames)
     failed_as: str = "was not saved"
+    # "change": an undoable step; "replay": an undo or redo (what it changes is known only once
+    # it lands); "setting": the user's, not undoable; "memo": the program's own note (not
+    # counted as the user's change; a failure to store it is only logged: it loses nothing)
+    kind: str = "change"
+    setting: tuple[str, object] | None = None  # (key, value) of a project setting it stores
+    names: tuple[str | None, str | None] | None = None  # behaviour name it frees, name it takes
 
     @property
     def result(self):
@@ -70,8 +80,8 @@ class WritesMixin(SessionBase):
 
     @property
     def pending_writes(self) -> list[PendingWrite]:
-        """Changes made but not stored yet, oldest first."""
-        return list(self.scope.writes) if self.scope is not None else []
+        """The user's changes not stored yet, oldest first (memos left out)."""
+        return [w for w in self.scope.writes if w.kind != "memo"] if self.scope is not None else []
 
     @property
     def write_wait(self) -> str:
@@ -88,7 +98,7 @@ class WritesMixin(SessionBase):
                 return  # a write on the session's own thread: it can't show anything until it ends
 
             def show():
-                if self.scope is scope and scope.writes:
+                if self.scope is scope and self.pending_writes:
                     scope.write_wait = text.removeprefix(prefix)
                     self.events.emit("writes")
             self.post(show)
@@ -98,13 +108,16 @@ class WritesMixin(SessionBase):
     def _queue_write(self, what: str, write: Callable[[Project], object], affects: tuple[str, ...] = (),
                      clip_key: tuple | None = None, times: tuple[float, float] | None = None,
                      failed_as: str = "was not saved",
-                     landed: Callable[[object], None] | None = None) -> PendingWrite:
+                     landed: Callable[[object], None] | None = None,
+                     failed: Callable[[], str | None] | None = None, **marks) -> PendingWrite:
         """Run ``write(project)`` after the changes queued before it. Once it is stored (while
         this project is still open): ``landed(result)`` runs on the session's thread, and what
-        it ``affects`` (see ``_refresh_after_writes``) is refreshed when no change is left."""
+        it ``affects`` (see ``_refresh_after_writes``) is refreshed when no change is left.
+        When it was not: ``failed()`` runs first, and what it returns ends the message.
+        ``marks``: the other fields of ``PendingWrite`` (``kind``, ``setting``, ``names``)."""
         project = self._need_project()
         scope = self.scope
-        pending = PendingWrite(what, clip_key=clip_key, times=times, failed_as=failed_as)
+        pending = PendingWrite(what, clip_key=clip_key, times=times, failed_as=failed_as, **marks)
 
         def work(ctx):
             _writing.scope = scope
@@ -124,7 +137,7 @@ class WritesMixin(SessionBase):
                 if landed is not None:
                     landed(job.result)
             else:
-                self.message("error", problem)
+                self._say_not_saved(scope, pending, problem + ((failed() or "") if failed is not None else ""))
                 scope.affected.add("labels")  # a cell or bout drawn as edited shows what is stored
                 if clip_key is not None:
                     scope.affected.add("suggestions")  # its clip is offered again
@@ -151,8 +164,42 @@ class WritesMixin(SessionBase):
         for pending in scope.writes:
             problem = not_saved(pending)
             if problem is not None:
-                log.warning("%s: %s", scope.folder, problem)
-                self.message("error", problem)
+                self._say_not_saved(scope, pending, problem)
+
+    def _say_not_saved(self, scope: ProjectScope, pending: PendingWrite, problem: str) -> None:
+        log.warning("%s: %s", scope.folder, problem)
+        if pending.kind != "memo":
+            self.message("error", problem)
+
+    def _give_back(self, field: str | None, *typed) -> Callable[[], str] | None:
+        """For a failed add: put what was ``typed`` back into ``field`` (see ``text_fields``);
+        None when nothing was typed (a script, an ethogram)."""
+        if field is None:
+            return None
+
+        def failed() -> str:
+            put_back = self.text_fields.get(field)
+            return f"; what you typed is back in the {field} box" if put_back and put_back(*typed) else ""
+        return failed
+
+    # ---- project settings: queued like the changes, read through the queue ----------------
+
+    def _setting(self, key: str, default=None):
+        """Project setting ``key`` as last set: the value queued last, else the stored one."""
+        project = self._need_project()
+        for pending in reversed(self.scope.writes):
+            if pending.setting is not None and pending.setting[0] == key:
+                return pending.setting[1]
+        return project.get_setting(key, default)
+
+    def _queue_setting(self, key: str, value, what: str, kind: str = "setting",
+                       failed: Callable[[], None] | None = None) -> PendingWrite | None:
+        """Store project setting ``key`` after the queued changes (None: it holds ``value``
+        already). ``failed()`` lets views that showed the value show the stored one again."""
+        if self._setting(key) == value:
+            return None
+        return self._queue_write(what, lambda project: project.set_setting(key, value),
+                                 kind=kind, setting=(key, value), failed=failed)
 
     def settle_writes(self) -> None:
         """Block until the queued changes are stored (before a training run reads them)."""
@@ -169,7 +216,8 @@ class WritesMixin(SessionBase):
         return self._queue_replay("redo", "redid", "nothing to redo")
 
     def _queue_replay(self, step: str, done_word: str, nothing: str) -> PendingWrite:
-        before = self.scope.writes[-1] if self.scope is not None and self.scope.writes else None
+        steps = [w for w in self.pending_writes if w.kind in ("change", "replay")]
+        before = steps[-1] if steps else None  # a setting is no step of the undo history
 
         def write(project: Project):
             if before is not None and before.job.status == FAILED:
@@ -179,7 +227,8 @@ class WritesMixin(SessionBase):
         def landed(what):
             self.message("info", f"{done_word}: {what}" if what else nothing)
 
-        return self._queue_write(step, write, ("everything",), failed_as="was not done", landed=landed)
+        return self._queue_write(step, write, ("everything",), failed_as="was not done", landed=landed,
+                                 kind="replay")
 
     def _refresh_after_writes(self, affected: set[str]) -> None:
         """Bring views up to date with the stored changes: ``affected`` holds "labels",

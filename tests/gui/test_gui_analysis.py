@@ -146,6 +146,7 @@ def test_synchronised_videos_show_the_offset_corrected_frame(qtbot, window, pair
     qtbot.waitUntil(lambda: pane.view.index == -1 and pane.wanted is None, timeout=5000)
     w.player.seek_time(4.0)
     assert shows(w.player.time_s, -3.0) == timing.frame_at(w.player.time_s - 3.0)
+    wait_saved(qtbot, w)  # stored on the write queue
     assert s.project.get_setting("sync") == {str(short["id"]): [[long["id"], -3.0]]}  # remembered
     pane.remove.click()
     assert sync.panes == [] and s.companions() == []

@@ -1,18 +1,22 @@
 """Answers given while another ethoscout process holds the project's write lock (a long import
 in a terminal): the window moves on at once and says it waits, the answers land in the order
 given with exactly the clips that were on screen, an undo pressed before they landed applies
-after them, a change that cannot be stored says so, and closing the project stores the queue."""
+after them, a change that cannot be stored says so, and closing the project stores the queue.
+Settings changed meanwhile are queued the same way; an add that fails gives the typed text back;
+a name already queued is refused at once."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows, landed, wait_curves, wait_saved
+from .conftest import db_rows, landed, wait_curves, wait_indexed, wait_saved
 
 # Another process: announces "import" (as `ethoscout import` does) and holds BEGIN IMMEDIATE
 # until the test writes a line to it, or for HOLD seconds at most (a hang guard).
@@ -309,3 +313,149 @@ def test_behaviours_and_subjects_changed_during_another_process_write_show_when_
     assert s.view.behavior_id == moving["id"] and list(w.timeline.rows) == [moving["id"]]
     assert s.subject_name() == "m1" and [x["key"] for x in s.subjects] == ["1"]
     assert not w.status.waiting.isVisible()
+
+
+def stored_settings(folder):
+    return {k: json.loads(v) for k, v in db_rows(folder, "SELECT key, value FROM settings")}
+
+
+def active_adapter(folder):
+    return db_rows(folder, "SELECT version FROM adapters WHERE active = 1")
+
+
+def test_settings_changed_during_another_process_write_are_queued_and_land(qtbot, window, pair_project, holder):
+    w = window
+    s = w.session
+    w.run(C.OpenProject(str(pair_project)))
+    wait_indexed(qtbot, w)
+    qtbot.waitUntil(lambda: not s.scope.writes, timeout=10000)  # the indexing memo of the opening
+    before = stored_settings(pair_project)
+    assert s.view.model.adapter_version == 1 and active_adapter(pair_project) == [(1,)]
+    ticks = []
+    timer = QTimer(w)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+
+    lock = holder(pair_project)
+    # as a user would: a second camera beside the player with its offset, a finer stride in the
+    # settings, the base model instead of adapter v1
+    short, long = sorted(s.videos, key=lambda v: v["duration_s"])
+    s.show_video(short["id"])
+    sync = w.analysis.sync
+    sync.choice.setCurrentIndex(sync.choice.findData(long["id"]))
+    sync.add_button.click()
+    (pane,) = sync.panes
+    pane.offset.setValue(1.5)
+    assert s.companions() == [(long["id"], 1.5)] and sync.panes == [pane]  # shown at once, kept
+    w.apply_prefs(replace(s.prefs, stride_s=0.25))
+    w.training.base_button.click()
+    qtbot.waitUntil(lambda: s.view.model.adapter_version is None, timeout=30000)  # the model loads meanwhile
+    assert w.training.table.item(0, 1).text() == ""  # v1 no longer shown as the one in use
+    qtbot.waitUntil(lambda: w.status.waiting.isVisible(), timeout=5000)
+    assert "waiting for another ethoscout process (import)…" in w.status.waiting.text()
+    assert "4 changes queued" in w.status.waiting.text() and w.status.level != "error"
+    assert lock.holding and stored_settings(pair_project) == before and active_adapter(pair_project) == [(1,)]
+    ticks.clear()
+    qtbot.wait(100)
+    assert ticks  # the event loop runs while the lock is held
+
+    lock.release()
+    wait_saved(qtbot, w)
+    after = stored_settings(pair_project)
+    assert after["sync"] == {str(short["id"]): [[long["id"], 1.5]]}
+    assert after["window_spec"] == {**before["window_spec"], "stride_s": 0.25}
+    assert active_adapter(pair_project) == []
+    assert not w.status.waiting.isVisible() and w.status.level != "error"
+    assert sync.panes == [pane] and s.companions() == [(long["id"], 1.5)]
+    qtbot.waitUntil(lambda: not s.scope.writes, timeout=10000)
+    assert stored_settings(pair_project)["gui_index_status"]["spec"]["stride_s"] == 0.25
+    w.close_project()
+    w.run(C.OpenProject(str(pair_project)))  # remembered
+    assert s.prefs.stride_s == 0.25 and s.view.model.adapter_version is None
+    assert s.companions(short["id"]) == [(long["id"], 1.5)]
+
+
+def test_an_add_that_fails_when_it_lands_gives_the_typed_text_back(qtbot, open_window, indexed_project,
+                                                                     holder, monkeypatch):
+    from ethoscout.core.data import dbfile
+
+    monkeypatch.setattr(dbfile, "WRITE_WAIT_LIMIT_S", 0.5)  # the lock is "held too long" sooner
+    w = open_window
+    s = w.session
+    said = []
+    s.events.on("message", lambda level, text: said.append((level, text)))
+    entry, subject = w.behaviors_panel.entry, w.analysis.subject_bar.entry
+    lock = holder(indexed_project)
+    entry.setFocus()
+    qtbot.keyClicks(entry, "a square moving")
+    qtbot.keyClick(entry, Qt.Key.Key_Return)
+    subject.setFocus()
+    qtbot.keyClicks(subject, "m1:1")
+    qtbot.keyClick(subject, Qt.Key.Key_Return)
+    assert entry.text() == "" and subject.text() == "" and len(s.pending_writes) == 2
+    wait_saved(qtbot, w)
+    # neither was stored: each text is back where it was typed, and the message says so
+    assert entry.text() == "a square moving" and subject.text() == "m1:1"
+    (_, behaviour), (_, animal) = [m for m in said if m[0] == "error"]
+    assert behaviour.startswith("add behaviour a square moving was not saved (") and "import" in behaviour
+    assert behaviour.endswith("; what you typed is back in the behaviour box")
+    assert animal.startswith("add subject m1 was not saved (") and animal.endswith("back in the subject box")
+    assert w.status.message.text() == "⚠ " + animal and all("\n" not in t for _, t in said)
+    qtbot.waitUntil(lambda: s.preview_text == "a square moving", timeout=5000)  # its curve previews again
+
+    # something else typed in the box since: that stays, the message names what was lost
+    said.clear()
+    qtbot.keyClick(entry, Qt.Key.Key_Return)
+    qtbot.keyClicks(entry, "a circle")
+    wait_saved(qtbot, w)
+    lock.release()
+    (_, behaviour), = [m for m in said if m[0] == "error"]
+    assert entry.text() == "a circle"
+    assert behaviour.startswith("add behaviour a square moving was not saved (") and "back in" not in behaviour
+    assert db_rows(indexed_project, "SELECT name FROM behaviors") == []
+    assert db_rows(indexed_project, "SELECT name FROM subjects") == []
+
+    # stored once the lock is free
+    qtbot.keyClick(subject, Qt.Key.Key_Return)
+    wait_saved(qtbot, w)
+    assert subject.text() == "" and s.subject_name() == "m1"
+
+
+def test_a_name_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_window, indexed_project, holder):
+    w = open_window
+    s = w.session
+    square = landed(qtbot, w, w.run(C.AddBehavior("square")))
+    entry = w.behaviors_panel.entry
+
+    def add(text):
+        entry.setFocus()
+        entry.clear()
+        qtbot.keyClicks(entry, text)
+        qtbot.keyClick(entry, Qt.Key.Key_Return)
+
+    lock = holder(indexed_project)
+    add("a square moving")
+    assert entry.text() == "" and len(s.pending_writes) == 1
+    add("A  Square moving")  # the same name to the database (case and spaces ignored)
+    queued_refusal = w.status.message.text()
+    assert w.status.level == "error" and entry.text() == "A  Square moving" and len(s.pending_writes) == 1
+    add("Square")  # stored
+    stored_refusal = w.status.message.text()
+    assert w.status.level == "error" and entry.text() == "Square" and len(s.pending_writes) == 1
+    assert queued_refusal == "⚠ behaviour: “A Square moving” already exists (names ignore upper and lower case); " \
+                             "choose another name"
+    assert stored_refusal == queued_refusal.replace("A Square moving", "Square")
+    # a name whose behaviour is deleted first is free again; the ethogram skips queued names
+    w.behaviors_panel.list.setCurrentRow(0)
+    w.behaviors_panel.delete_button.click()  # confirmed by the scripted dialog
+    add("SQUARE")
+    assert entry.text() == "" and len(s.pending_writes) == 3
+    first = w.run(C.AddEthogram())
+    assert w.run(C.AddEthogram()) == [] and len(first) == 5
+    said = []
+    s.events.on("message", lambda level, text: said.append(level))
+    lock.release()
+    wait_saved(qtbot, w)
+    assert "error" not in said  # every queued add landed
+    names = [n for (n,) in db_rows(indexed_project, "SELECT name FROM behaviors ORDER BY id")]
+    assert names[:2] == ["a square moving", "SQUARE"] and len(names) == 7 and square["name"] not in names

@@ -12,7 +12,7 @@ from ethoscout.gui import commands as C
 from ethoscout.gui import training
 from ethoscout.gui.prefs import Prefs
 
-from .conftest import landed, wait_curves, wait_indexed
+from .conftest import landed, wait_curves, wait_indexed, wait_saved
 
 
 def test_old_projects_add_videos_callback_never_touches_the_new_one(qtbot, window, tmp_path, video_factory):
@@ -91,6 +91,7 @@ def test_model_and_adapter_switches_apply_fully_or_not_at_all(qtbot, window, pai
     # "Use base model", then Index all (Ctrl+R) on a new video and rescoring work
     w.training.base_button.click()
     qtbot.waitUntil(lambda: s.view.model.adapter_version is None, timeout=30000)
+    wait_saved(qtbot, w)  # the choice is stored on the write queue
     assert s.project.active_adapter() is None
     assert "base model" in w.suggestions_panel.title.text()
     job = w.run(C.AddVideos([str(video_factory("new.avi", frames=45))], index=False))
@@ -127,4 +128,5 @@ def test_model_and_adapter_switches_apply_fully_or_not_at_all(qtbot, window, pai
     # and back to a trained adapter: applies
     w.run(C.UseAdapter(1))
     qtbot.waitUntil(lambda: s.view.model.adapter_version == 1, timeout=30000)
+    wait_saved(qtbot, w)
     assert s.project.active_adapter()["version"] == 1
