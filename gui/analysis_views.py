@@ -224,7 +224,7 @@ class AnalysisViews:
         self.subject_bar = SubjectBar()
         layout.addWidget(self.subject_bar)
         self.results = ResultsPanel()
-        window._dock("Results", self.results, Qt.DockWidgetArea.RightDockWidgetArea)
+        window._dock("Results", self.results, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         window.tabifyDockWidget(window.docks["Labels"], window.docks["Results"])
         self.sync = SyncViews(self.session, window.player, window.status)
         window._dock("Synchronised videos", self.sync, Qt.DockWidgetArea.RightDockWidgetArea)

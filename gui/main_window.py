@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QDockWidget, QMainWindow, QMessageBox, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from ethoscout.core.errors import EthoscoutError
 
@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 EXPORTS = {"export_labels": "labels", "export_boris_aggregated": "boris-aggregated",
            "export_boris_tabular": "boris-tabular", "export_binary": "binary", "export_clips": "clips",
            "export_boris_project": "boris"}
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    """A panel in a scroll area: its row of controls scrolls instead of widening the window
+    (tabbed beside the labels, the results and training panels made the window's minimum
+    1,500-1,750 px wide, wider than a laptop's screen)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -89,7 +100,7 @@ class MainWindow(QMainWindow):
         self._dock("Behaviours", self.behaviors_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Suggestions", self.suggestions_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Labels", self.labels_table, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.docks["Labels"], self.docks["Training"])
         self.docks["Labels"].raise_()
         self.resizeDocks([self.docks["Videos"], self.docks["Suggestions"]], [300, 380], Qt.Orientation.Horizontal)
@@ -107,10 +118,10 @@ class MainWindow(QMainWindow):
 
     # ---- construction ----------------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area, scroll: bool = False) -> QDockWidget:
         d = QDockWidget(title, self)
         d.setObjectName(f"dock_{title}")
-        d.setWidget(widget)
+        d.setWidget(_scrollable(widget) if scroll else widget)
         d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, d)

@@ -64,3 +64,15 @@ def test_gui_real_and_synthetic_videos(qtbot, window, project_dir, video_factory
     h, width = img.height(), img.width()
     got = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, -1)[:, :width * 3]
     np.testing.assert_array_equal(got.reshape(h, width, 3), expected)
+
+
+def test_window_fits_a_laptop_screen(qtbot, open_window):
+    """With a project open and every dock (results and training tabbed beside the labels), the
+    window can be made as narrow as a 1366 x 768 laptop screen: a panel's wide row of controls
+    scrolls instead of widening the window."""
+    hint = open_window.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 700, hint
+    open_window.resize(1366, 740)
+    qtbot.waitUntil(lambda: open_window.width() <= 1366)
+    results = open_window.docks["Results"]
+    assert results.widget().widget() is open_window.analysis.results  # inside its scroll area
