@@ -16,9 +16,10 @@ _onednn = bool(torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """F.linear(x, weight, bias), through oneDNN for float32 on the CPU."""
+    """F.linear(x, weight, bias), through oneDNN for float32 on the CPU when no gradient is
+    taken (the oneDNN op has no backward)."""
     global _onednn
-    if _onednn and x.device.type == "cpu" and x.dtype == torch.float32:
+    if _onednn and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled():
         try:
             flat = x.reshape(-1, x.shape[-1]).contiguous()
             out = torch.ops.mkldnn._linear_pointwise(flat, weight, bias, "none", [], "")
@@ -33,12 +34,11 @@ class DenseLinear:
     taken once per model state: call it like the layer."""
 
     def __init__(self, linear: torch.nn.Module):
+        # in the caller's grad mode: training takes gradients through these (LoRA's included)
         p, in_features = next(linear.parameters()), linear.in_features
-        with torch.inference_mode():
-            zero = torch.zeros(1, in_features, device=p.device, dtype=p.dtype)
-            bias = linear(zero)[0]
-            self.weight = (linear(torch.eye(in_features, device=p.device, dtype=p.dtype)) - bias).T.contiguous()
-            self.bias = bias.contiguous()
+        bias = linear(torch.zeros(1, in_features, device=p.device, dtype=p.dtype))[0]
+        self.weight = (linear(torch.eye(in_features, device=p.device, dtype=p.dtype)) - bias).T.contiguous()
+        self.bias = bias.contiguous()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return linear(x, self.weight, self.bias)

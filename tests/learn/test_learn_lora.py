@@ -59,8 +59,10 @@ def test_dense_linear_includes_the_lora_update(tiny_model):
         bias = layer.base_layer.bias if layer.base_layer.bias is not None else torch.zeros(len(expected))
         assert torch.allclose(dense.bias, bias, atol=1e-6)
         x = torch.randn(3, 5, layer.in_features, generator=torch.Generator().manual_seed(0))
-        with torch.inference_mode():
-            assert torch.allclose(dense(x), layer(x), atol=1e-5)
+        assert torch.allclose(dense(x), layer(x), atol=1e-5)
+        b.requires_grad_(True)  # training takes gradients through it to the adapter
+        grad, = torch.autograd.grad(DenseLinear(layer)(x).sum(), b)
+        assert grad.abs().sum() > 0
 
 
 def _features(n=5, t=8, p=16, d=32, seed=0):
