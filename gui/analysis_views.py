@@ -227,7 +227,7 @@ class AnalysisViews:
         window._dock("Results", self.results, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         window.tabifyDockWidget(window.docks["Labels"], window.docks["Results"])
         self.sync = SyncViews(self.session, window.player, window.status)
-        window._dock("Synchronised videos", self.sync, Qt.DockWidgetArea.RightDockWidgetArea)
+        window._dock("Synchronised videos", self.sync, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         window.tabifyDockWidget(window.docks["Labels"], window.docks["Synchronised videos"])
         window.docks["Labels"].raise_()
         self._shortcuts: list[QShortcut] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
 from ethoscout.core.progress import DOWNLOAD, WARMUP_TASKS, format_bytes
 
@@ -44,7 +44,11 @@ class StatusArea(QWidget):
         self.waiting.setObjectName("statusWaiting")
         lay.addWidget(self.waiting)
         self.work = QLabel("", self)
-        lay.addWidget(self.work)
+        lay.addWidget(self.work, 1)
+        for label in (self.message, self.work):
+            # a long line (a file's path, a video's name) is cut at the window's edge, whole in its
+            # tooltip, rather than widening the window past the screen
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar(self)
         self.bar.setFixedWidth(180)
         self.bar.setTextVisible(True)
@@ -104,6 +108,7 @@ class StatusArea(QWidget):
         more = f"  (+{len(visible) - 1} queued)" if len(visible) > 1 else ""
         p = progress_of(t)
         self.work.setText((describe(p) if p is not None else t.label + " …") + more)
+        self.work.setToolTip(self.work.text())
         self.bar.show()
         self.cancel.show()
         if p is not None and p.total > 0:

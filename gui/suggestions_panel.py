@@ -42,6 +42,7 @@ class SuggestionsPanel(QWidget):
         lay.addWidget(self.list, 1)
         legend = QLabel("★ top score   ? uncertain   ◆ another video or stretch", self)
         legend.setObjectName("hint")
+        legend.setWordWrap(True)  # two lines in a narrow dock rather than a wider window
         lay.addWidget(legend)
         self.set_suggestions(None, [], {})
 

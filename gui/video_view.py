@@ -121,4 +121,5 @@ class TransportBar(QWidget):
 
     def set_position(self, index: int, t: float, frame_count: int, duration: float, vfr: bool = False) -> None:
         flag = "  ·  variable frame rate" if vfr else ""
-        self.position.setText(f"{fmt_clock(t)} / {fmt_clock(duration)}   ·   frame {index} / {max(0, frame_count - 1)}{flag}")
+        # time over frame: on one line they widened the window past a laptop's screen
+        self.position.setText(f"{fmt_clock(t)} / {fmt_clock(duration)}\nframe {index} / {max(0, frame_count - 1)}{flag}")

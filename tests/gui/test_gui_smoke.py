@@ -72,6 +72,10 @@ def test_window_fits_a_laptop_screen(qtbot, open_window):
     scrolls instead of widening the window."""
     hint = open_window.minimumSizeHint()
     assert hint.width() <= 1366 and hint.height() <= 700, hint
+    long_path = "/data/" + "field-season-2026/" * 12 + "nest-camera-04.mp4"
+    open_window.status.show_message("error", f"{long_path}: the file ends before its last frame")
+    assert open_window.minimumSizeHint().width() == hint.width()  # cut at the edge, whole in the tooltip
+    assert long_path in open_window.status.message.toolTip()
     open_window.resize(1366, 740)
     qtbot.waitUntil(lambda: open_window.width() <= 1366)
     results = open_window.docks["Results"]
