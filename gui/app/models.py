@@ -92,7 +92,7 @@ class ModelsMixin(SessionBase):
         if p is not None:  # queued: another process may hold the database
             self._queue_setting("model", choice.model, "the model choice")
             if (old.adapter_version if old else self.model_choice().adapter_version) != choice.adapter_version:
-                self._queue_write(f"the active adapter ({choice.describe()})",
+                self._queue_write(f"the choice of {choice.describe()}",
                                   lambda project: project.set_active_adapter(choice.adapter_version),
                                   kind="setting")
         self.view.model = choice

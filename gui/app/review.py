@@ -300,9 +300,13 @@ class ReviewMixin(WritesMixin):
                 raise ProjectError("modifiers", str(e)) from None
         rescore = fields.get("prompts", old["prompts"]) != old["prompts"]
         affects = ("behaviors", "labels") + (("scores",) if rescore else ())
+
+        def landed(b):  # its name counts at once for the names check (the views follow with the queue)
+            self.scope.behaviors = [b if x["id"] == behavior_id else x for x in self.behaviors]
+
         return self._queue_write(f"edit behaviour {old['name']}",
                                  lambda project: project.update_behavior(behavior_id, **fields), affects,
-                                 names=(old["name"], fields["name"]) if "name" in fields else None)
+                                 landed=landed, names=(old["name"], fields["name"]) if "name" in fields else None)
 
     def delete_behavior(self, behavior_id: int) -> PendingWrite:
         """Delete a behaviour and its labels (queued; one undo step)."""

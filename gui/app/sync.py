@@ -44,7 +44,7 @@ class SyncMixin(SessionBase):
                                f"at most {MAX_COMPANIONS + 1} videos side by side ({len(clean) + 1} asked)")
         groups = dict(self._setting(SETTING, {}) or {})
         groups[str(vid)] = [[c, o] for c, o in clean]
-        self._queue_setting(SETTING, groups, f"the synchronised videos of {self.video(vid)['name']}",
+        self._queue_setting(SETTING, groups, f"the synchronised-videos setting of {self.video(vid)['name']}",
                             failed=lambda: self.events.emit("sync"))  # the stored ones are shown again
         self.events.emit("sync")
 

@@ -323,7 +323,8 @@ def active_adapter(folder):
     return db_rows(folder, "SELECT version FROM adapters WHERE active = 1")
 
 
-def test_settings_changed_during_another_process_write_are_queued_and_land(qtbot, window, pair_project, holder):
+def test_settings_changed_during_another_process_write_are_queued_and_land(qtbot, window, pair_project, holder,
+                                                                           monkeypatch):
     w = window
     s = w.session
     w.run(C.OpenProject(str(pair_project)))
@@ -369,6 +370,21 @@ def test_settings_changed_during_another_process_write_are_queued_and_land(qtbot
     assert sync.panes == [pane] and s.companions() == [(long["id"], 1.5)]
     qtbot.waitUntil(lambda: not s.scope.writes, timeout=10000)
     assert stored_settings(pair_project)["gui_index_status"]["spec"]["stride_s"] == 0.25
+
+    # one that cannot be stored says so, and the view shows the stored value again
+    from ethoscout.core.data import dbfile
+
+    monkeypatch.setattr(dbfile, "WRITE_WAIT_LIMIT_S", 0.3)
+    lock = holder(pair_project)
+    pane.offset.setValue(2.0)
+    assert s.companions() == [(long["id"], 2.0)]
+    wait_saved(qtbot, w)
+    lock.release()
+    assert w.status.message.text().startswith(
+        f"⚠ the synchronised-videos setting of {short['name']} was not saved (")
+    assert s.companions() == [(long["id"], 1.5)] and sync.panes[0].offset.value() == 1.5
+    monkeypatch.undo()
+
     w.close_project()
     w.run(C.OpenProject(str(pair_project)))  # remembered
     assert s.prefs.stride_s == 0.25 and s.view.model.adapter_version is None
@@ -421,7 +437,8 @@ def test_an_add_that_fails_when_it_lands_gives_the_typed_text_back(qtbot, open_w
     assert subject.text() == "" and s.subject_name() == "m1"
 
 
-def test_a_name_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_window, indexed_project, holder):
+def test_a_name_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_window, indexed_project, holder,
+                                                                     dialogs):
     w = open_window
     s = w.session
     square = landed(qtbot, w, w.run(C.AddBehavior("square")))
@@ -445,6 +462,11 @@ def test_a_name_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_
     assert queued_refusal == "⚠ behaviour: “A Square moving” already exists (names ignore upper and lower case); " \
                              "choose another name"
     assert stored_refusal == queued_refusal.replace("A Square moving", "Square")
+    dialogs.behavior_edits.append({"name": "A square MOVING"})  # a rename to a queued name: the same
+    w.behaviors_panel.list.setCurrentRow(0)
+    w.behaviors_panel.edit_button.click()
+    assert w.status.message.text() == queued_refusal.replace("A Square moving", "A square MOVING")
+    assert len(s.pending_writes) == 1
     # a name whose behaviour is deleted first is free again; the ethogram skips queued names
     w.behaviors_panel.list.setCurrentRow(0)
     w.behaviors_panel.delete_button.click()  # confirmed by the scripted dialog
