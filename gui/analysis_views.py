@@ -103,6 +103,10 @@ class ResultsPanel(QWidget):
         row.addWidget(self.candidate)
         self.subject = QComboBox(self)
         row.addWidget(self.subject)
+        for combo in (self.kind, self.observer, self.candidate, self.subject):
+            # long observer or subject names do not widen the dock: the list opens wide enough
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         lay.addLayout(row)
         row2 = QHBoxLayout()
         self.by_modifier = QCheckBox("per modifier", self)
@@ -118,6 +122,8 @@ class ResultsPanel(QWidget):
         self.compute_button.clicked.connect(self.computeRequested.emit)
         row2.addWidget(self.compute_button)
         row2.addStretch(1)
+        lay.addLayout(row2)
+        row2 = QHBoxLayout()  # what to do with the result: its own row, so a narrow dock fits
         self.save_button = QPushButton("Save CSV…", self)
         self.save_button.clicked.connect(self.saveRequested.emit)
         self.save_button.setEnabled(False)
@@ -140,6 +146,7 @@ class ResultsPanel(QWidget):
         self.ethogram_button.setToolTip("The ethogram plot of this coding, as PNG, SVG or PDF")
         self.ethogram_button.clicked.connect(self.ethogramRequested.emit)
         row2.addWidget(self.ethogram_button)
+        row2.addStretch(1)
         lay.addLayout(row2)
         self.summary = QLabel(self)
         lay.addWidget(self.summary)
