@@ -82,11 +82,14 @@ def first_curve(loaded, n: int, repeat: int) -> dict:
             *_, last = steps
             times["exact"].append(time.perf_counter() - t)
             before = before_score(scorer, store, [text])
+            floor = FLOOR_WINDOWS  # X-CLIP's own forward is slow: the same first windows for both
             errors.append((float(np.abs(last.scores - before).max()), float(np.abs(first.scores - last.scores).max()),
-                           float(np.abs(xclip_forward(scorer, store, [text], FLOOR_WINDOWS) - before[:FLOOR_WINDOWS]).max())))
+                           float(np.abs(xclip_forward(scorer, store, [text], floor) - before[:floor]).max()),
+                           float(np.abs(last.scores[:floor] - before[:floor]).max())))
     med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
     return {"windows": n, **{f"{k}_ms": v for k, v in med.items()}, "final_max_diff": max(e[0] for e in errors),
-            "first_max_diff": max(e[1] for e in errors), "floor_max_diff": max(e[2] for e in errors)}
+            "first_max_diff": max(e[1] for e in errors), "floor_max_diff": max(e[2] for e in errors),
+            "final_floor_diff": max(e[3] for e in errors)}
 
 
 FLOOR_WINDOWS = 256
@@ -234,10 +237,11 @@ def run_model(loaded, args) -> None:
               "its linears through F.linear and through oneDNN, vs progressive (first approximate, then exact); "
               "diffs: final vs before, first vs final")
         print(table(["windows", "before ms", "scorer F.linear ms", "scorer ms", "first curve ms", "exact ms",
-                     "final max |diff|", "first max |diff|", f"X-CLIP forward vs before, {FLOOR_WINDOWS} windows"],
+                     "final max |diff|", "first max |diff|", f"on the first {FLOOR_WINDOWS} windows: final vs before",
+                     "X-CLIP forward vs before"],
                     [[r["windows"], r["before_ms"], r["plain_ms"], r["scorer_ms"], r["first_ms"], r["exact_ms"],
                       r["final_max_diff"],
-                      r["first_max_diff"], r["floor_max_diff"]] for r in rows]))
+                      r["first_max_diff"], r["final_floor_diff"], r["floor_max_diff"]] for r in rows]))
     candidates = [int(c) for c in args.candidates.split(",")]
     for label, make in (("real (shared videos)", real_collection if args.real_collection else None),
                         (f"generated ({args.collection} windows)",
