@@ -30,7 +30,7 @@ from .status_area import StatusArea
 from .suggestions_panel import SuggestionsPanel
 from .theme import app_icon, apply_theme
 from .timeline import Timeline
-from .training import TrainingMonitor, TrainingRunner
+from .training import TrainingMonitor, TrainingRunner, waiting_to_train
 from .video_list import VideoList
 from .video_view import TransportBar, VideoView
 
@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.labels_table = LabelsTable()
         self.training = TrainingMonitor(dark=dark)
         self.runner = TrainingRunner(self)
+        self._train_wait = None  # a training start waiting for the queued changes (writes.AfterWrites)
         self.status = StatusArea()
         self.statusBar().addWidget(self.status, 1)
 
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
             "index": lambda: self.run(C.IndexVideos()),
             "cancel_jobs": self.cancel_work,
             "train": lambda: self.start_training(self.training.epochs.value()),
-            "stop_training": self.runner.cancel,
+            "stop_training": self.stop_training,
             "shortcuts_help": self.show_shortcuts,
             "user_guide": self.show_guide,
             "show_components": lambda: self.session.show_components(self.actions_["show_components"].isChecked()),
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
         lt.filterChanged.connect(lambda _: self._labels_changed())
         self.status.cancelRequested.connect(self.cancel_work)
         self.training.trainRequested.connect(self.start_training)
-        self.training.stopRequested.connect(self.runner.cancel)
+        self.training.stopRequested.connect(self.stop_training)
         self.training.useRequested.connect(lambda v: self.run(C.UseAdapter(v)))
         self.runner.started.connect(self.training.run_started)
         self.runner.event.connect(self.training.on_event)
@@ -345,7 +346,9 @@ class MainWindow(QMainWindow):
 
     def _writes_changed(self) -> None:
         s = self.session
-        self.status.show_writes(s.write_wait, len(s.pending_writes))
+        self.status.show_writes(s.write_wait, len(s.pending_writes), [w.what for w in s.after_writes_waiting])
+        if self._train_wait is not None:
+            self.training.run_waiting(waiting_to_train(self._train_wait.waiting))
         if any(w.kind == "change" for w in s.pending_writes):  # an undo now takes back the change just made
             self.actions_["undo"].setEnabled(True)
 
@@ -503,7 +506,10 @@ class MainWindow(QMainWindow):
                                      + (" in one step" if n > 1 else ""))
 
     def cancel_work(self) -> None:
+        waited = self._train_wait is not None
         n = self.session.cancel_all()
+        if waited and n == 1:
+            return  # only the training start, which said so
         if n:
             self.status.show_message("info", "stopping; finished work is kept and indexing resumes where it stopped")
         else:
@@ -526,20 +532,42 @@ class MainWindow(QMainWindow):
         s = self.session
         if s.project is None:
             return
-        if self.runner.running:
-            self.status.show_message("info", "a training run is already going")
+        if self.runner.running or self._train_wait is not None:
+            self.status.show_message("info", "a training run is already going" if self._train_wait is None
+                                     else waiting_to_train(self._train_wait.waiting))
             return
-        s.settle_writes()  # the run learns from the answers just given
+        # the run learns from the answers just given: it starts once they are stored, and the
+        # window goes on meanwhile (another process may hold the project's write lock)
+        self._train_wait = s.after_writes("training", lambda: self._train_now(epochs), self._training_not_started)
+        if self._train_wait is not None:
+            text = waiting_to_train(self._train_wait.waiting)
+            self.training.run_waiting(text)
+            self.status.show_message("info", text + " (Esc cancels)")
+
+    def _train_now(self, epochs: int) -> None:
+        s = self.session
         if not s.project.labels():
-            self.status.show_message("error", "nothing to learn from yet: accept or reject some suggestions first")
+            self._training_not_started("error", "nothing to learn from yet: accept or reject some suggestions first")
             return
         try:
             self.runner.start(str(s.project.folder), model=s.prefs.model, device=s.prefs.device, epochs=int(epochs))
         except (EthoscoutError, ValueError, RuntimeError, ImportError) as e:
-            self.status.show_message("error", f"training could not start: {e}")
+            self._training_not_started("error", f"training could not start: {e}")
             return
+        self._train_wait = None
         self.docks["Training"].raise_()
         self.status.show_message("info", "training in the background; keep reviewing meanwhile")
+
+    def _training_not_started(self, level: str, why: str) -> None:
+        if self._train_wait is not None:
+            self._train_wait = None
+            self.training.wait_ended(why)
+        self.status.show_message(level, why)
+
+    def stop_training(self) -> None:
+        """Stop: a start still waiting for the queued changes is dropped, a run is stopped."""
+        if self._train_wait is None or not self.session.cancel_after_writes(self._train_wait):
+            self.runner.cancel()
 
     def _training_finished(self, ev) -> None:
         self.training.run_finished(ev)

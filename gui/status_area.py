@@ -72,12 +72,14 @@ class StatusArea(QWidget):
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 
-    def show_writes(self, wait: str, queued: int) -> None:
+    def show_writes(self, wait: str, queued: int, after: list[str] = ()) -> None:
         """``wait``: why the queued changes are not stored yet ("" hides this); ``queued``: how
-        many there are (they are stored in order once the other process lets go)."""
+        many there are (they are stored in order once the other process lets go); ``after``:
+        what starts once they are stored ("training")."""
         self.waiting.setVisible(bool(wait))
         if wait:
-            self.waiting.setText(f"{wait} {queued} change{'s' if queued != 1 else ''} queued")
+            then = f"; then {' and '.join(after)} starts (Esc cancels)" if after else ""
+            self.waiting.setText(f"{wait} {queued} change{'s' if queued != 1 else ''} queued{then}")
             self.waiting.setToolTip("Your answers are queued and are saved, in the order given, as soon "
                                     "as the other process lets go of the project database.")
 

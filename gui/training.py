@@ -131,6 +131,14 @@ NO_TRAINING = "No training yet: answer some suggestions, then train."
 HAS_ADAPTERS = "Adapters trained so far:"
 
 
+def waiting_to_train(queued: int) -> str:
+    """A training start waiting for the changes queued before it (the run learns from them)."""
+    if not queued:
+        return "training starts once the queued settings are saved"
+    return f"training starts once the {queued} change{'s' if queued != 1 else ''} queued before it " \
+           f"{'are' if queued != 1 else 'is'} saved"
+
+
 def short_path(path, parts: int = 2) -> str:
     p = Path(path)
     return str(Path(*p.parts[-parts:])) if len(p.parts) > parts else str(p)
@@ -253,6 +261,19 @@ class TrainingMonitor(QWidget):
         self.status.setText("starting the training process …")
         self.train_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+
+    def run_waiting(self, text: str) -> None:
+        """A start waiting for the queued changes: Stop drops it."""
+        self.status.setText(text + " …")
+        self.status.setToolTip("")
+        self.train_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+
+    def wait_ended(self, text: str) -> None:
+        """The waiting start will not run (cancelled, a change not saved, the project closed)."""
+        self.status.setText(text)
+        self.train_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
 
     def on_event(self, ev) -> None:
         d = ev.data

@@ -70,6 +70,8 @@ class LifecycleMixin(SessionBase):
             scope.close(self.service)
             self.tracked = {k: t for k, t in self.tracked.items() if not t.job.finished}
             self._report_unsaved(scope)
+            for waiter in scope.waiters:
+                waiter.dropped("info", f"{waiter.what} did not start: the project was closed")
             if scope.writes or scope.write_wait:
                 self.events.emit("writes")  # the status bar's "waiting for …" ends with the project
 
@@ -243,12 +245,15 @@ class LifecycleMixin(SessionBase):
         return [t for t in self.tracked.values() if t.kind in ("index", "io", "model") and not t.job.finished]
 
     def cancel_all(self) -> int:
-        """Cancel this session's work; returns how many jobs were asked to stop."""
+        """Cancel this session's work, and what waits for the queued changes to start;
+        returns how many were asked to stop."""
         n = len(self.running_work())
         self.service.cancel_all()
         if self.scope is not None:  # changes the user made are not work to stop: they land
             changes = [w.job for w in self.scope.writes]
             self.scope.io.cancel_where(lambda job: job not in changes)
+            for waiter in self.after_writes_waiting:
+                n += self.cancel_after_writes(waiter)
         return n
 
     # ---- exports ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class ProjectScope:
     writes: list = field(default_factory=list)  # writes.PendingWrite: changes not stored yet, in order
     write_wait: str = ""  # why the oldest of them waits ("waiting for another ethoscout process …")
     affected: set = field(default_factory=set)  # what the changes landed so far need refreshed
+    waiters: list = field(default_factory=list)  # writes.AfterWrites: work started once the changes land
     closed: bool = False
 
     @property

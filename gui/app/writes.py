@@ -15,8 +15,10 @@ write lock for a while.
   ethoscout process (import)…" (event ``writes``); it clears when the change lands.
 - A change that fails says so (``message``, level error) naming what was not saved; an answered
   clip goes back to the suggestions.
-- Closing the project waits for the queued changes (``ProjectScope.close``); so does a
-  training start (``settle_writes``), which learns from them.
+- Closing the project waits for the queued changes (``ProjectScope.close``). A training start
+  waits for them without holding the window (``after_writes``): it starts once every change
+  queued before the press is stored, does not start when one of them failed, and can be
+  cancelled meanwhile (``cancel_all``, Esc); the waiting line says what waits behind the queue.
 - A change that needs what the database returns (a new behaviour's id) does its part in
   ``landed``, on the session's thread; until then the waiting line says why it is not shown.
 - A failed add gives the text back to the field it was typed in (``text_fields``), unless the
@@ -64,6 +66,23 @@ class PendingWrite:
     def result(self):
         """What the write returned (a label id, an undo's description) once it landed."""
         return self.job.result if self.job is not None and self.job.status == DONE else None
+
+
+@dataclass(eq=False)
+class AfterWrites:
+    """Something that must see the changes queued before it (a training run): ``start()`` runs
+    once they are all stored; ``dropped(level, why)`` when it will not run (one of them failed,
+    it was cancelled, the project closed)."""
+
+    what: str  # "training", in words
+    writes: list[PendingWrite]
+    start: Callable[[], None]
+    dropped: Callable[[str, str], None]
+
+    @property
+    def waiting(self) -> int:
+        """How many of the user's changes it still waits for."""
+        return sum(1 for w in self.writes if w.kind != "memo" and not w.job.finished)
 
 
 def not_saved(pending: PendingWrite) -> str | None:
@@ -144,6 +163,7 @@ class WritesMixin(SessionBase):
             if not scope.writes:
                 affected, scope.affected = set(scope.affected), set()
                 self._refresh_after_writes(affected)
+            self._start_waiting(scope)
 
         scope.writes.append(pending)
         pending.job = self._submit(scope.io, work, label=what, kind="write", on_done=done,
@@ -151,12 +171,49 @@ class WritesMixin(SessionBase):
         self.events.emit("writes")
         return pending
 
-    def _settled(self) -> Project:
-        """The project, once the queued changes are stored (what reads it must see them)."""
-        project = self._need_project()
-        for pending in list(self.scope.writes):
-            pending.job.wait()  # each ends within the write lock's wait limit
-        return project
+    # ---- work that must see the queued changes: started once they are stored ---------------
+
+    @property
+    def after_writes_waiting(self) -> list[AfterWrites]:
+        return list(self.scope.waiters) if self.scope is not None else []
+
+    def after_writes(self, what: str, start: Callable[[], None],
+                     dropped: Callable[[str, str], None]) -> AfterWrites | None:
+        """Run ``start()`` once every change queued so far is stored, now when none is (returns
+        None), else from the session's thread when the last of them lands; the window never
+        waits here. When one of them is not stored, ``dropped("error", why)`` runs instead."""
+        self._need_project()
+        if not self.scope.writes:
+            start()
+            return None
+        waiter = AfterWrites(what, list(self.scope.writes), start, dropped)
+        self.scope.waiters.append(waiter)
+        self.events.emit("writes")
+        return waiter
+
+    def cancel_after_writes(self, waiter: AfterWrites) -> bool:
+        """Drop ``waiter`` before it started (False when it is no longer waiting)."""
+        if self.scope is None or waiter not in self.scope.waiters:
+            return False
+        self.scope.waiters.remove(waiter)
+        waiter.dropped("info", f"{waiter.what} cancelled before it started; the queued changes are "
+                               "still saved in order")
+        self.events.emit("writes")
+        return True
+
+    def _start_waiting(self, scope: ProjectScope) -> None:
+        """Start (or drop) what waited for changes that have all landed now."""
+        for waiter in [w for w in scope.waiters if all(p.job.finished for p in w.writes)]:
+            scope.waiters.remove(waiter)
+            lost = [p for p in waiter.writes if p.kind != "memo" and not_saved(p)]
+            if lost:
+                n = len(lost)
+                waiter.dropped("error", f"{waiter.what} did not start: {n} change{'s' if n != 1 else ''} made before "
+                               f"it {'were' if n != 1 else 'was'} not saved; make {'them' if n != 1 else 'it'} "
+                               f"again, then start {waiter.what} again")
+            else:
+                waiter.start()
+            self.events.emit("writes")
 
     def _report_unsaved(self, scope: ProjectScope) -> None:
         """After ``scope`` closed: name each queued change that was not stored (its callback,
@@ -200,11 +257,6 @@ class WritesMixin(SessionBase):
             return None
         return self._queue_write(what, lambda project: project.set_setting(key, value),
                                  kind=kind, setting=(key, value), failed=failed)
-
-    def settle_writes(self) -> None:
-        """Block until the queued changes are stored (before a training run reads them)."""
-        if self.scope is not None:
-            self._settled()
 
     # ---- undo / redo: ordered with the changes they take back -----------------------------
 

@@ -481,3 +481,57 @@ def test_a_name_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_
     assert "error" not in said  # every queued add landed
     names = [n for (n,) in db_rows(indexed_project, "SELECT name FROM behaviors ORDER BY id")]
     assert names[:2] == ["a square moving", "SQUARE"] and len(names) == 7 and square["name"] not in names
+
+
+def test_training_pressed_during_another_process_write_starts_once_the_answers_before_it_land(
+        qtbot, open_window, indexed_project, holder):
+    w = open_window
+    s = w.session
+    reviewing(qtbot, w)
+    ticks = []
+    timer = QTimer(w)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    started_with, finished = [], []
+    w.runner.started.connect(lambda: started_with.append(stored(indexed_project)))
+    w.runner.finished.connect(finished.append)
+    monitor = w.training
+    monitor.epochs.setValue(2)
+
+    lock = holder(indexed_project)
+    answers = []
+    for key, verdict in ((Qt.Key.Key_A, "accept"), (Qt.Key.Key_R, "reject")):
+        answers.append(on_screen(s.clip, verdict))
+        press(qtbot, w, key)
+    monitor.train_button.click()
+    # the window goes on: the start waits behind the answers, says so, and Esc drops it
+    assert not w.runner.running and not monitor.train_button.isEnabled() and monitor.stop_button.isEnabled()
+    assert monitor.status.text() == "training starts once the 2 changes queued before it are saved …"
+    qtbot.waitUntil(lambda: w.status.waiting.isVisible(), timeout=5000)
+    assert w.status.waiting.text().endswith(
+        "(import)… 2 changes queued; then training starts (Esc cancels)")
+    ticks.clear()
+    qtbot.wait(100)
+    assert ticks and lock.holding and stored(indexed_project) == [] and not w.runner.running
+    press(qtbot, w, Qt.Key.Key_Escape)
+    assert w.status.message.text() == "training cancelled before it started; the queued changes are still saved in order"
+    assert monitor.train_button.isEnabled() and not monitor.stop_button.isEnabled()
+    assert w.status.waiting.text().endswith("2 changes queued") and len(s.pending_writes) == 2
+
+    # pressed again after one more answer: it learns from all three, once they are stored
+    answers.append(on_screen(s.clip, "accept"))
+    press(qtbot, w, Qt.Key.Key_A)
+    press(qtbot, w, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert "3 changes queued; then training starts" in w.status.waiting.text()
+    qtbot.wait(200)
+    assert not w.runner.running and not started_with
+    lock.release()
+    qtbot.waitUntil(lambda: bool(finished), timeout=120000)
+    assert started_with == [answers]  # every answer given before the press was stored when it started
+    assert finished[0].event == "done", finished[0].describe()
+    (metrics,) = db_rows(indexed_project, "SELECT metrics FROM adapters WHERE version = ?",
+                         (finished[0].data["version"],))
+    split = json.loads(metrics[0])["split"]
+    ids = [i for (i,) in db_rows(indexed_project, "SELECT id FROM labels")]
+    assert sorted(split["train_label_ids"] + split["val_label_ids"]) == sorted(ids) and len(ids) == 3
+    assert not w.status.waiting.isVisible() and w.status.level != "error"

@@ -25,7 +25,8 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
     finished = []
     w.runner.finished.connect(finished.append)
     w.start_training(epochs=3)
-    assert w.runner.running and not w.training.train_button.isEnabled()
+    assert not w.training.train_button.isEnabled()  # it starts once the answers are stored
+    qtbot.waitUntil(lambda: w.runner.running, timeout=10000)
     qtbot.waitUntil(lambda: bool(finished), timeout=120000)
     ev = finished[0]
     assert ev.event == "done", ev.describe()
