@@ -441,6 +441,9 @@ class MainWindow(QMainWindow):
     def _add_behavior(self, text: str) -> None:
         if self.run(C.AddBehavior(text, typed_in="behaviour")) is not None:
             self.behaviors_panel.clear_entry()
+            # the new behaviour's suggestions come next: A, R, S and N must reach the review, not
+            # type into the box (Ctrl+B or a click goes back to it for the next behaviour)
+            self.behaviors_panel.entry.clearFocus()
 
     def _focus_behavior_entry(self) -> None:
         self.docks["Behaviours"].raise_()

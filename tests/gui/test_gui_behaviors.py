@@ -26,11 +26,16 @@ def test_gui_typing_previews_then_enter_adds(qtbot, open_window):
     assert w.session.preview_text == "a square moving"
     x, y = w.timeline.curve_data(PREVIEW_ID)
     qtbot.keyClick(entry, Qt.Key.Key_Return)
-    assert entry.text() == ""
+    assert entry.text() == "" and not entry.hasFocus()  # the next key is for the review
     wait_saved(qtbot, w)  # listed once stored (it needs its id)
     (b,) = w.session.behaviors
     assert b["name"] == "a square moving" and b["prompts"] == ["a square moving"]
     assert PREVIEW_ID not in w.timeline.rows and entry.text() == ""
+    # A right after Enter starts reviewing the new behaviour's best clip, typing nothing
+    qtbot.waitUntil(lambda: len(w.session.suggestions) > 0, timeout=10000)
+    qtbot.keyClick(QApplication.focusWidget() or w, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: w.session.view.clip is not None, timeout=5000)
+    assert entry.text() == "" and w.session.preview_text in ("", None)
     # the curve is there at once (the preview's), and equals the real scoring
     bx, by = w.timeline.curve_data(b["id"])
     np.testing.assert_allclose(by, y)
