@@ -268,6 +268,7 @@ class AnalysisViews:
     def _add(self, name: str, key: str) -> None:
         if self._guard(self.session.add_subject, name, key, "subject") is not None:  # selected when it lands
             self.subject_bar.entry.clear()
+            self.subject_bar.entry.clearFocus()  # the next keys (A, R, a subject's key) are for coding
 
     def refresh(self, *_args) -> None:
         has_project = self.session.project is not None

@@ -17,8 +17,10 @@ def test_subjects_results_and_model_coding(qtbot, open_window, tmp_path, dialogs
     bar, panel = w.analysis.subject_bar, w.analysis.results
     vid = s.current_video_id
     # A subject added in the bar becomes the current one; its key selects it again later.
+    bar.entry.setFocus()
     bar.entry.setText("m1:1")
     qtbot.keyClick(bar.entry, Qt.Key.Key_Return)
+    assert not bar.entry.hasFocus()  # the next keys are for coding, not the box
     wait_saved(qtbot, w)  # selected when it is stored
     assert "subject m1: new labels are its" in w.status.message.text()
     assert s.subject_name() == "m1" and bar.combo.currentText() == "m1  (1)"
