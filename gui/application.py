@@ -7,7 +7,6 @@ import sys
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from ethoscout.core.errors import EthoscoutError
 
 from .bridge import GuiPoster
 from .main_window import MainWindow
@@ -47,10 +46,7 @@ def run(project: str | None = None, argv: list[str] | None = None) -> int:
     window = make_window()
     window.show()
     if project:
-        try:
-            window.session.open_project(project)
-        except EthoscoutError as e:
-            window.status.show_message("error", str(e))
+        window.open_project(project)
     from .model_setup import first_run_model_setup
 
     QTimer.singleShot(0, lambda: first_run_model_setup(window))

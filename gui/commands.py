@@ -68,6 +68,7 @@ class NewProject(Command):
 @dataclass
 class OpenProject(Command):
     folder: str | None = None
+    background: bool = False  # the window's: a Job, the project open until it has opened (see Session)
     name = "Open project"
     changes = ("project", "view.video_id", "view.visible", "view.clip", "view.behavior_id", "view.model", "writes")
 
@@ -77,6 +78,8 @@ class OpenProject(Command):
         return bool(self.folder)
 
     def do(self, session):
+        if self.background:
+            return session.open_project_in_background(self.folder)
         return session.open_project(self.folder)
 
 

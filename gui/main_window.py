@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
         p = self.player
         h = {
             "new_project": lambda: self.run(C.NewProject()),
-            "open_project": lambda: self.run(C.OpenProject()),
+            "open_project": lambda: self.open_project(),
             "add_videos": lambda: self.run(C.AddVideos()),
             "close_project": self.close_project,
             "quit": self.close,
@@ -523,6 +523,11 @@ class MainWindow(QMainWindow):
         self.behaviors_panel.clear_entry()
         self.session.clear_preview()
 
+    def open_project(self, folder: str | None = None) -> None:
+        """The menu's, a recent project's, a dropped folder's: opened in the background (see
+        ``Session.open_project_in_background``), the project open now usable until then."""
+        self.run(C.OpenProject(folder, background=True))
+
     def close_project(self) -> None:
         n = len(self.session.pending_writes)
         if n:  # closing stores them first (seconds at most, unless another process writes)
@@ -545,7 +550,7 @@ class MainWindow(QMainWindow):
         if self._train_wait is not None:
             text = waiting_to_train(self._train_wait.waiting)
             self.training.run_waiting(text)
-            self.status.show_message("info", text + " (Esc cancels)")
+            self.status.show_message("info", text)
 
     def _train_now(self, epochs: int) -> None:
         s = self.session
@@ -637,7 +642,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         for folder in self.session.prefs.recent_projects:
             act = menu.addAction(folder)
-            act.triggered.connect(lambda _=False, f=folder: self.run(C.OpenProject(f)))
+            act.triggered.connect(lambda _=False, f=folder: self.open_project(f))
         menu.setEnabled(bool(self.session.prefs.recent_projects))
 
     # ---- drag and drop ---------------------------------------------------------------------
@@ -661,7 +666,7 @@ class MainWindow(QMainWindow):
     def drop_paths(self, paths: list[str]) -> None:
         projects = [p for p in paths if (Path(p) / "project.sqlite").exists()]
         if projects:
-            self.run(C.OpenProject(projects[0]))
+            self.open_project(projects[0])
             return
         videos = [p for p in paths if C.is_video_file(p)]
         if not videos:

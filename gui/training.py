@@ -135,8 +135,7 @@ def waiting_to_train(queued: int) -> str:
     """A training start waiting for the changes queued before it (the run learns from them)."""
     if not queued:
         return "training starts once the queued settings are saved"
-    return f"training starts once the {queued} change{'s' if queued != 1 else ''} queued before it " \
-           f"{'are' if queued != 1 else 'is'} saved"
+    return f"training starts once the {queued} queued change{'s are' if queued != 1 else ' is'} saved"
 
 
 def short_path(path, parts: int = 2) -> str:

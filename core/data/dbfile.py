@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..progress import CancelToken
 from .errors import ProjectError
 
 log = logging.getLogger("ethoscout.data")
@@ -142,9 +143,10 @@ def _text(raw: bytes) -> str:
 
 
 def begin_write(conn: Connection, notify: Callable[[str], None] | None = None,
-                limit_s: float | None = None) -> None:
+                limit_s: float | None = None, cancel: CancelToken | None = None) -> None:
     """``BEGIN IMMEDIATE``, waiting as long as another process writes (up to ``limit_s``,
-    default ``WRITE_WAIT_LIMIT_S``); after the first second ``notify`` hears who is writing.
+    default ``WRITE_WAIT_LIMIT_S``, or until ``cancel`` is set: ``Cancelled``); after the
+    first second ``notify`` hears who is writing.
 
     The wait polls every few milliseconds itself instead of SQLite's busy handler, whose
     sleeps grow to 100 ms: a long import yields between its batches (``YIELD_S``) and a
@@ -169,6 +171,8 @@ def begin_write(conn: Connection, notify: Callable[[str], None] | None = None,
                     (notify or log.warning)(f"{conn.path}: waiting for another ethoscout process"
                                             f"{f' ({names})' if names else ''}…")
                     told = True
+                if cancel is not None:
+                    cancel.check()
                 time.sleep(pause)
                 pause = min(pause * 2, 0.004)
     finally:

@@ -29,6 +29,7 @@ import numpy as np
 import sqlite_utils
 
 from ..video.probe import VideoInfo, probe_video
+from ..progress import CancelToken
 from .dbfile import alive, announce, backup_copy, begin_write, connect
 from .errors import ProjectError
 from .modifiers import ModifierError, normalise_choice, normalise_sets
@@ -69,6 +70,7 @@ class Project:
         self._timing_cache: dict[tuple[int, str], VideoInfo] = {}
         # Hears "waiting for another ethoscout process (import)…" (default: a logged warning).
         self.on_wait: Callable[[str], None] | None = None
+        self._cancel: CancelToken | None = None  # while opening: stops its wait for the write lock
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -89,7 +91,11 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, folder: str | os.PathLike) -> "Project":
+    def open(cls, folder: str | os.PathLike, on_wait: Callable[[str], None] | None = None,
+             cancel: CancelToken | None = None) -> "Project":
+        """Open an existing project. Opening writes only to migrate an older schema or to take
+        back a killed import, and may then wait for another process's write lock: ``on_wait``
+        hears it, ``cancel`` stops the wait (``Cancelled``, nothing changed, nothing left open)."""
         folder = Path(folder)
         if not folder.is_dir():
             raise ProjectError(folder, "project folder not found")
@@ -97,8 +103,15 @@ class Project:
             raise ProjectError(folder, f"is not an ethoscout project (no {DB_NAME}); "
                                        "create one with 'ethoscout project init'")
         project = cls(folder)
-        project._conn()
-        project._discard_interrupted()
+        project.on_wait, project._cancel = on_wait, cancel
+        try:
+            project._conn()
+            project._discard_interrupted()
+        except BaseException:
+            project.close()
+            raise
+        finally:
+            project._cancel = None
         for sub in SUBFOLDERS:
             with contextlib.suppress(OSError):  # a read-only project can still be read
                 (project.folder / sub).mkdir(exist_ok=True)
@@ -130,7 +143,10 @@ class Project:
         if version > 0:
             backup_copy(conn, version)
         with announce(self.folder, "migration"):
-            migrate(conn, str(self.path), begin=lambda c: begin_write(c, self.on_wait))
+            migrate(conn, str(self.path), begin=self._begin_write)
+
+    def _begin_write(self, conn) -> None:
+        begin_write(conn, self.on_wait, cancel=self._cancel)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -186,7 +202,7 @@ class Project:
             conn.execute("RELEASE nested")
             return
         act = Action(conn, description, group)
-        begin_write(conn, self.on_wait)
+        self._begin_write(conn)
         self._local.action = act
         try:
             yield act
@@ -235,7 +251,7 @@ class Project:
 
     def _discard_group(self, number: int) -> None:
         conn = self._conn()
-        begin_write(conn, self.on_wait)
+        self._begin_write(conn)
         try:
             discard_group(conn, number)
             pending = self._pending_groups()
@@ -267,7 +283,7 @@ class Project:
 
     def _replay(self, step) -> str | None:
         conn = self._conn()
-        begin_write(conn, self.on_wait)
+        self._begin_write(conn)
         try:
             result = step(conn)
             conn.execute("COMMIT")

@@ -29,7 +29,8 @@ class SessionBase:
                  post: Callable[[Callable], None] | None = None, prefs: Prefs | None = None):
         self.prefs = prefs or Prefs()
         self.service = service or ModelService(self.model_config())
-        self.io = io or JobQueue("ethoscout-io")  # work outside any project (none at present)
+        self.io = io or JobQueue("ethoscout-io")  # work outside any project: opening one
+        self.opening: Job | None = None  # a project being opened in the background
         self.post = post or (lambda fn: fn())
         self.events = Events()
         self.view = ViewState()
@@ -151,15 +152,17 @@ class SessionBase:
 
     def _submit(self, queue: JobQueue, fn, *args, label: str, kind: str,
                 on_done: Callable[[Job], None] | None = None,
-                on_progress: Callable[[Job, object], None] | None = None, key=None, **kw) -> Job:
+                on_progress: Callable[[Job, object], None] | None = None, key=None,
+                scoped: bool = True, **kw) -> Job:
         """Submit a job whose callbacks run through ``post`` on the session's thread, and only
-        while the project scope they were submitted under is still the open one."""
+        while the project scope they were submitted under is still the open one (``scoped``;
+        else while the session is)."""
         scope = self.scope
         gen = scope.generation if scope is not None else None
 
         def current() -> bool:
             now = self.scope.generation if self.scope is not None else None
-            return now == gen and not self._closed
+            return (now == gen or not scoped) and not self._closed
 
         def progress(job, p):
             def deliver():

@@ -7,7 +7,7 @@ from pathlib import Path
 from ethoscout.core.data.project import Project
 from ethoscout.core.errors import EthoscoutError
 from ethoscout.core.jobs import CANCELLED, DONE, Job, cache_status_job, index_video_job, warm_scorer_job
-from ethoscout.core.progress import WARMUP_TASKS
+from ethoscout.core.progress import WARMUP_TASKS, Cancelled, Progress
 
 from ..prefs import Prefs
 from .base import MODEL_ERRORS, SessionBase
@@ -25,7 +25,44 @@ class LifecycleMixin(SessionBase):
     def open_project(self, folder: str | Path) -> Project:
         return self._set_project(Project.open(folder))
 
+    def open_project_in_background(self, folder: str | Path) -> Job:
+        """Open ``folder`` on the session's I/O thread: migrating an older schema or taking back
+        a killed import may wait for another process's write lock, and the window goes on
+        meanwhile (the job's progress says what it waits for). The project open now stays
+        usable until the new one has opened, then is replaced at once, never a mix of the two;
+        when the opening is cancelled (``cancel_all``) or fails (one message) it stays."""
+        folder = str(folder)
+        name = Path(folder).name
+        if self.opening is not None:
+            self.opening.cancel()  # a later choice replaces one still waiting
+
+        def work(ctx):
+            def on_wait(text: str) -> None:
+                ctx.report(Progress(f"opening {name}:", total=0, item=text[text.find("waiting"):]))
+            project = Project.open(folder, on_wait=on_wait, cancel=ctx.cancel)
+            if ctx.cancel.cancelled:  # cancelled as it opened: nothing of it stays open
+                project.close()
+                raise Cancelled
+            return project
+
+        def done(job: Job) -> None:
+            if self.opening is job:
+                self.opening = None
+            if job.status == DONE:
+                self._set_project(job.result)
+                self.message("info", f"opened {name}")
+            elif job.status == CANCELLED:
+                if isinstance(job.result, Project):
+                    job.result.close()
+                now = f"{self.project.folder.name} stays open" if self.project is not None else "no project is open"
+                self.message("info", f"stopped opening {name}; {now}")
+
+        self.opening = self._submit(self.io, work, label=f"opening {name}", kind="io", on_done=done, scoped=False)
+        return self.opening
+
     def _set_project(self, project: Project) -> Project:
+        if self.opening is not None:
+            self.opening.cancel()  # the project chosen last is the one open
         self.close_project()
         self.scope = ProjectScope(project)
         self._watch_waits(self.scope)
@@ -249,6 +286,7 @@ class LifecycleMixin(SessionBase):
         returns how many were asked to stop."""
         n = len(self.running_work())
         self.service.cancel_all()
+        self.io.cancel_all()  # a project being opened: the one open stays
         if self.scope is not None:  # changes the user made are not work to stop: they land
             changes = [w.job for w in self.scope.writes]
             self.scope.io.cancel_where(lambda job: job not in changes)

@@ -7,6 +7,8 @@ a name already queued is refused at once."""
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -16,7 +18,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from ethoscout.gui import commands as C
 
-from .conftest import db_rows, landed, wait_curves, wait_indexed, wait_saved
+from .conftest import copy_project, db_rows, landed, wait_curves, wait_indexed, wait_saved
 
 # Another process: announces "import" (as `ethoscout import` does) and holds BEGIN IMMEDIATE
 # until the test writes a line to it, or for HOLD seconds at most (a hang guard).
@@ -506,7 +508,8 @@ def test_training_pressed_during_another_process_write_starts_once_the_answers_b
     monitor.train_button.click()
     # the window goes on: the start waits behind the answers, says so, and Esc drops it
     assert not w.runner.running and not monitor.train_button.isEnabled() and monitor.stop_button.isEnabled()
-    assert monitor.status.text() == "training starts once the 2 changes queued before it are saved …"
+    assert monitor.status.text() == "training starts once the 2 queued changes are saved …"
+    assert w.status.message.text() == "training starts once the 2 queued changes are saved"
     qtbot.waitUntil(lambda: w.status.waiting.isVisible(), timeout=5000)
     assert w.status.waiting.text().endswith(
         "(import)… 2 changes queued; then training starts (Esc cancels)")
@@ -535,3 +538,92 @@ def test_training_pressed_during_another_process_write_starts_once_the_answers_b
     ids = [i for (i,) in db_rows(indexed_project, "SELECT id FROM labels")]
     assert sorted(split["train_label_ids"] + split["val_label_ids"]) == sorted(ids) and len(ids) == 3
     assert not w.status.waiting.isVisible() and w.status.level != "error"
+
+
+# An `ethoscout import` killed half-way: its first batch is in the file, marked as pending; the
+# next opening takes it back, and that needs the write lock.
+KILLED_IMPORT = r"""
+import os, signal, sys
+from ethoscout.core.data.project import Project
+
+p = Project.open(sys.argv[1])
+with p.grouped_action("import half.csv") as group:
+    with group.step():
+        p.add_behavior("half imported")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def behaviour_names(folder):
+    return [n for (n,) in db_rows(folder, "SELECT name FROM behaviors ORDER BY id")]
+
+
+def test_a_project_opened_during_another_process_write_opens_in_the_background(
+        qtbot, open_window, indexed_project, indexed_template, holder, tmp_path, monkeypatch):
+    w = open_window
+    s = w.session
+    first = s.project.folder
+    other = copy_project(indexed_template, tmp_path / "other")
+    assert subprocess.run([sys.executable, "-c", KILLED_IMPORT, str(other)]).returncode == -signal.SIGKILL
+    assert behaviour_names(other) == ["half imported"]
+    ticks = []
+    timer = QTimer(w)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+
+    lock = holder(other)
+    w.open_project(str(other))  # as File > Open, a recent project or a dropped folder do
+    # the window goes on and says what the opening waits for; the project open stays whole
+    qtbot.waitUntil(lambda: "waiting" in w.status.work.text(), timeout=5000)
+    assert w.status.work.text() == "opening other: waiting for another ethoscout process (import)…"
+    assert w.status.cancel.isVisible()
+    ticks.clear()
+    qtbot.wait(100)
+    assert ticks and lock.holding
+    assert s.project.folder == first and w.windowTitle() == f"ethoscout — {first.name}"
+    landed(qtbot, w, w.run(C.AddBehavior("still in use")))  # and takes changes meanwhile
+    press(qtbot, w, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: s.opening is None, timeout=5000)
+    assert w.status.message.text() == f"stopped opening other; {first.name} stays open"
+    assert s.project.folder == first and [b["name"] for b in s.behaviors] == ["still in use"]
+    assert behaviour_names(other) == ["half imported"] and not w.status.cancel.isVisible()
+
+    # again, and the other process lets go: it opens whole, the killed import taken back
+    w.open_project(str(other))
+    qtbot.waitUntil(lambda: "waiting" in w.status.work.text(), timeout=5000)
+    assert s.project.folder == first
+    lock.release()
+    qtbot.waitUntil(lambda: s.project is not None and s.project.folder == other.resolve(), timeout=10000)
+    assert w.windowTitle() == "ethoscout — other" and s.behaviors == [] and behaviour_names(other) == []
+    assert w.status.message.text() == "opened other"
+    assert w.status.level != "error" and behaviour_names(first) == ["still in use"]
+
+    # one that cannot open in time says so in one line; the project open stays
+    from ethoscout.core.data import dbfile
+    from ethoscout.core.data.schema import SCHEMA_VERSION, migrate
+
+    old = tmp_path / "old"
+    old.mkdir()
+    con = sqlite3.connect(old / "project.sqlite", isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    migrate(con, "old", target=SCHEMA_VERSION - 1)  # opening migrates it: that needs the lock
+    con.close()
+    monkeypatch.setattr(dbfile, "WRITE_WAIT_LIMIT_S", 0.5)
+    lock = holder(old)
+    w.open_project(str(old))
+    qtbot.waitUntil(lambda: s.opening is None, timeout=10000)
+    assert w.status.level == "error"
+    assert w.status.message.text() == f"⚠ {old.resolve() / 'project.sqlite'}: is still being written by import " \
+                                      "after 1 s; try again when it has finished"
+    assert s.project.folder == other.resolve() and w.windowTitle() == "ethoscout — other"
+
+    # with no project open, a cancelled opening leaves none open
+    monkeypatch.undo()
+    w.close_project()
+    w.open_project(str(old))
+    qtbot.waitUntil(lambda: "waiting" in w.status.work.text(), timeout=5000)
+    w.status.cancel.click()
+    qtbot.waitUntil(lambda: s.opening is None, timeout=5000)
+    assert s.project is None and w.windowTitle() == "ethoscout"
+    assert w.status.message.text() == "stopped opening old; no project is open"
+    assert db_rows(old, "PRAGMA user_version") == [(SCHEMA_VERSION - 1,)]

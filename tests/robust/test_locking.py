@@ -159,3 +159,31 @@ def test_two_imports_at_once_both_land_whole(project, tmp_path):
     assert len(project.labels()) == before + 6000
     assert project.undo().startswith("import ") and project.undo().startswith("import ")
     assert len(project.labels()) == before
+
+
+def test_an_opening_that_must_write_waits_says_so_and_can_be_stopped(tmp_path):
+    from ethoscout.core.progress import Cancelled, CancelToken
+
+    old = tmp_path / "old"
+    old.mkdir()
+    conn = sqlite3.connect(old / "project.sqlite", isolation_level=None)
+    migrate(conn, "old", target=SCHEMA_VERSION - 1)  # opening migrates it, under the write lock
+    conn.close()
+    child = hold_lock(old, "import", 60)
+    cancel, heard = CancelToken(), []
+
+    def on_wait(text):
+        heard.append(text)
+        cancel.cancel()  # as a window's Cancel would, while it waits
+    try:
+        with pytest.raises(Cancelled):
+            Project.open(old, on_wait=on_wait, cancel=cancel)
+    finally:
+        child.kill()
+        child.wait()
+    assert len(heard) == 1 and "waiting for another ethoscout process (import)" in heard[0]
+    conn = sqlite3.connect(old / "project.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1  # nothing changed
+    conn.close()
+    with Project.open(old) as again:  # and it opens once nobody else writes
+        assert again.schema_version == SCHEMA_VERSION
