@@ -18,6 +18,7 @@ never both used). ``stale`` lists stores of fingerprints no longer current, for 
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import EthoscoutError
 
 ARRAYS = ("frame_cls", "img_features")  # every store has these; other arrays are optional float32
 
@@ -40,6 +43,46 @@ def _write_json(path: Path, data: dict) -> None:
 
 DTYPES = {"float16": np.float16, "float32": np.float32}
 PARTIAL = ".partial"
+
+
+class CacheError(EthoscoutError):
+    """A store that cannot be written (full disk, read-only folder), in one line."""
+
+
+def _reserve(path: Path, nbytes: int, fresh: bool) -> None:
+    """Give a memory-mapped array file its disk blocks now. Written through a map, a sparse
+    file on a full disk kills the process (SIGBUS) instead of raising an error; reserved, the
+    shortage is an OSError here, before any work. Where the system cannot reserve, a new file's
+    data is written as zeros (an existing one keeps its data)."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        try:
+            os.posix_fallocate(f.fileno(), 0, size)
+            return
+        except AttributeError:  # no posix_fallocate (macOS, Windows)
+            pass
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+        if fresh:
+            f.seek(size - nbytes)
+            zeros = bytes(1 << 20)
+            for left in range(nbytes, 0, -len(zeros)):
+                f.write(zeros[:min(left, len(zeros))])
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _space_error(folder: Path, meta: dict, need: int, err: OSError) -> CacheError:
+    try:
+        free = f", {shutil.disk_usage(folder).free / 1e6:.0f} MB free"
+    except OSError:
+        free = ""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        sizes = f"{need / 1e6:.0f} MB needed{free}" if need else free.lstrip(", ")
+        return CacheError(f"{folder}: not enough disk space for the features of {meta.get('video_name', 'a video')} "
+                          f"({sizes}); free some space and index again")
+    return CacheError(f"{folder}: the feature cache cannot be written ({err.strerror or err})")
 
 
 def _merged(ranges: list[list[int]]) -> list[list[int]]:
@@ -107,15 +150,24 @@ class StoreWriter:
         same = progress.exists() and json.loads((self.partial / "meta.json").read_text()) == meta \
             and all((self.partial / f"{name}.npy").exists() for name in shapes) \
             if (self.partial / "meta.json").exists() else False
-        if not same:
-            shutil.rmtree(self.partial, ignore_errors=True)
-            self.partial.mkdir(parents=True)
+        dtypes = {name: np.dtype(DTYPES[dtype] if name in ARRAYS else np.float32) for name in shapes}
+        nbytes = {name: int(np.prod(shapes[name])) * dtypes[name].itemsize for name in shapes}
+        try:
+            if not same:
+                shutil.rmtree(self.partial, ignore_errors=True)
+                self.partial.mkdir(parents=True)
             for name in shapes:
-                np.lib.format.open_memmap(self.partial / f"{name}.npy", mode="w+",
-                                          dtype=DTYPES[dtype] if name in ARRAYS else np.float32,
-                                          shape=shapes[name]).flush()
-            _write_json(self.partial / "meta.json", meta)
-            _write_json(progress, {"done": 0})
+                path = self.partial / f"{name}.npy"
+                if not same:
+                    np.lib.format.open_memmap(path, mode="w+", dtype=dtypes[name], shape=shapes[name]).flush()
+                _reserve(path, nbytes[name], fresh=not same)
+            if not same:
+                _write_json(self.partial / "meta.json", meta)
+                _write_json(progress, {"done": 0})
+        except OSError as e:
+            if not same:  # nothing of value in it yet, and its files may be most of the disk
+                shutil.rmtree(self.partial, ignore_errors=True)
+            raise _space_error(final.parent, meta, sum(nbytes.values()), e) from e
         saved = json.loads(progress.read_text())
         # Files written before ranges were kept hold only a prefix count.
         self.ranges: list[list[int]] = saved.get("ranges", [[0, saved["done"]]] if saved["done"] else [])
@@ -144,8 +196,12 @@ class StoreWriter:
         for name, a in arrays.items():
             self._arrays[name][start:start + n] = a
             self._arrays[name].flush()
-        self.ranges = _merged([*self.ranges, [start, start + n]])
-        _write_json(self.partial / "progress.json", {"done": self.written, "ranges": self.ranges})
+        ranges = _merged([*self.ranges, [start, start + n]])
+        try:
+            _write_json(self.partial / "progress.json", {"done": sum(b - a for a, b in ranges), "ranges": ranges})
+        except OSError as e:  # the windows before are kept: indexing again resumes after them
+            raise _space_error(self.final.parent, self.meta, 0, e) from e
+        self.ranges = ranges
 
     def finish(self) -> FeatureStore:
         if not self.has(0, self.total):
