@@ -159,15 +159,21 @@ def frame_steps(path: Path, steps: int = 90, server_cls=None, hold_s: float = 8.
     # holding the back key after a jump into the last GOP: a press (a step at once), the key's
     # auto-repeat delay, then a step every 33 ms for hold_s seconds, across one keyframe or more
     last_key = (info.frame_count - 1) // KEYFRAME_EVERY * KEYFRAME_EVERY
-    held = []
+    held, slow = [], []
     for d in rng.integers(15, 121, hold_jumps):
         jump = min(last_key + int(d), info.frame_count - 1)
         show(jump)
+        t_jump = time.perf_counter()
         idle(0.033)
         for k in range(1, min(int(hold_s / 0.033), jump) + 1):
             held.append(show(jump - k, back=True))
+            if held[-1] > SLOW_MS:  # where: frames before the GOP's keyframe, time since the jump
+                key = (jump - k + KEYFRAME_EVERY) // KEYFRAME_EVERY * KEYFRAME_EVERY
+                slow.append(f"{held[-1]:.0f} ms at frame {jump - k} ({key - (jump - k)} before keyframe {key}; "
+                            f"jump to {jump}, {time.perf_counter() - t_jump:.2f} s before)")
             idle(repeat_delay_s if k == 1 else 0.033)
     results["hold_back_after_jump"] = held
+    results["hold_slow"] = slow
     server.stop()
     return results
 
@@ -294,7 +300,7 @@ def main(argv=None) -> int:
     for _ in range(args.rounds):
         for name, cls in servers.items():
             steps = frame_steps(path, args.steps, cls, args.hold, args.hold_jumps, args.repeat_delay)
-            for case in CASES:
+            for case in CASES + ("hold_slow",):
                 runs[name].setdefault(case, []).extend(steps[case])
     print(f"\nframe steps on {steps['file']} ({steps['size']}, {steps['frames']} frames, keyframe every "
           f"10 s), ms, {', '.join(f'{n} = FrameServer of {r}' for n, r in zip(servers, revs))}, new = this tree, "
@@ -312,7 +318,10 @@ def main(argv=None) -> int:
                                               "over_50ms": slow, "steps": len(xs)}
         print(f"{case:<22}{row}")
     print(f"hold_back_after_jump: {args.hold_jumps} jumps a round, back key held {args.hold} s each "
-          f"(auto-repeat after {args.repeat_delay} s, then every 33 ms)")
+          f"(auto-repeat after {args.repeat_delay} s, then every 33 ms); steps over {SLOW_MS} ms:")
+    for name in servers:
+        print(f"  {name}: " + ("; ".join(runs[name]["hold_slow"]) or "none"))
+        out[name]["hold_slow"] = runs[name]["hold_slow"]
     if args.skip_curve:
         if args.json:
             Path(args.json).write_text(json.dumps(out, indent=1))
