@@ -269,25 +269,25 @@ class DisplayReader(FrameReader):
             self.skip_before = -1
         return None if frame is None else self.convert(frame)
 
-    def convert_back(self, index: int, count: int = CONVERT_BACK, abort=None) -> int:
-        """Convert the kept frames just before ``index`` to RGB now, nearest first, so the next
-        steps back only look them up. Returns how many it converted."""
+    @staticmethod
+    def _each_back(ready, index: int, count: int, abort) -> int:
+        """``ready(i)`` for the ``count`` frames before ``index``, nearest first; how many it did."""
         done = 0
         for i in range(index - 1, max(index - 1 - count, -1), -1):
             if abort is not None and abort():
                 break
-            done += self.cache.convert(i)
+            done += ready(i)
         return done
+
+    def convert_back(self, index: int, count: int = CONVERT_BACK, abort=None) -> int:
+        """Convert the kept frames just before ``index`` to RGB now, nearest first, so the next
+        steps back only look them up. Returns how many it converted."""
+        return self._each_back(self.cache.convert, index, count, abort)
 
     def shrink_back(self, index: int, count: int, abort=None) -> int:
         """Shrink the decoded frames among the ``count`` before ``index`` to display size (a
         jump keeps its run as decoded, quickest for the jump, three times the bytes)."""
-        done = 0
-        for i in range(index - 1, max(index - 1 - count, -1), -1):
-            if abort is not None and abort():
-                break
-            done += self.cache.shrink(i)
-        return done
+        return self._each_back(self.cache.shrink, index, count, abort)
 
     def prefetch_back(self, index: int, window: int = BACK_DEPTH, abort=None) -> bool:
         """If fewer than ``window`` frames before ``index`` are cached, decode the run before
