@@ -46,7 +46,6 @@ class FrameServer(QObject):
         self._fill_cond = threading.Condition()  # frames shown (serving -> filler thread)
         self._path: str | None = None
         self._want: tuple[int, bool] | None = None  # (index, stepping back)
-        self._serving: int | None = None  # the index the serving thread took last (decoding or shown)
         self._reader: DisplayReader | None = None
         self._reader_path: str | None = None
         self._stop = False
@@ -92,7 +91,6 @@ class FrameServer(QObject):
                 want = None if switch else self._want
                 if not switch:
                     self._want = None  # taken; a newer request replaces it while we decode
-                    self._serving = want[0] if want is not None else self._serving
             try:
                 if switch:
                     self._switch(path, info)  # the pending request is served next round
@@ -146,7 +144,7 @@ class FrameServer(QObject):
                         filler.close()
                     owner, filler = reader, (reader.sibling() if reader is not None else None)
                 if filler is not None and index is not None:
-                    filler.fill_back(index, abort=lambda: self._moved_on(index))
+                    filler.fill_back(index, abort=lambda: self._moved_on(index, filler.cache))
             except Exception:  # noqa: BLE001  best effort: the serving thread reports real errors
                 if filler is not None:
                     filler.close()
@@ -154,21 +152,19 @@ class FrameServer(QObject):
         if filler is not None:
             filler.close()
 
-    def _moved_on(self, index: int) -> bool:
-        """Stop readying the frames before ``index``: another frame was shown, or one outside
-        them is wanted or being decoded (a jump, or a move forward: the serving decoder needs the
-        cores; a step back still wants this work finished, it may wait on it)."""
+    def _moved_on(self, index: int, cache) -> bool:
+        """Stop readying the frames before ``index``: another frame was shown, one far from
+        them is wanted (a jump; a step back still wants this work finished, it may wait on it),
+        or the serving thread decodes a frame itself (the user waits for it: the cores are its)."""
         want = self._want
-        return (self._stop or self._shown is not None or
-                any(i is not None and not index - BACK_RUN - BACK_DEPTH <= i <= index
-                    for i in (want and want[0], self._serving)))
+        return (self._stop or self._shown is not None or cache.decoding is not None or
+                (want is not None and not index - BACK_RUN - BACK_DEPTH <= want[0] <= index))
 
     def _switch(self, path, info) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
         self._reader_path = path
-        self._serving = None
         if path:
             self._reader = DisplayReader(info or path, cache_bytes=self.cache_bytes)
             self.opened.emit(self._reader.info)

@@ -64,6 +64,7 @@ class FrameCache:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.playhead = 0
+        self.decoding: int | None = None  # the frame a reader is decoding for a request (a miss)
         self.shrunk_bytes = size[0] * size[1] * 3 // 2  # of a shrunk frame (4:2:0 until one is seen)
         self._items: dict[int, object] = {}
         self._cond = threading.Condition()
@@ -246,12 +247,16 @@ class DisplayReader(FrameReader):
             self.hits += 1
             return img
         self.misses += 1
-        # Decode on from where the decoder is when that is near, or when a run it was already
-        # making passes this frame; seek otherwise.
-        if not (self.can_decode_forward_to(index) or
-                self.can_decode_forward_to(index, limit=self._run_target - self.position)):
-            self.seek(index)
-        img = self._decode_to(index, index - BACK_RUN if keep_run else index)
+        self.cache.decoding = index  # the frame someone waits for: background decoding makes way
+        try:
+            # Decode on from where the decoder is when that is near, or when a run it was
+            # already making passes this frame; seek otherwise.
+            if not (self.can_decode_forward_to(index) or
+                    self.can_decode_forward_to(index, limit=self._run_target - self.position)):
+                self.seek(index)
+            img = self._decode_to(index, index - BACK_RUN if keep_run else index)
+        finally:
+            self.cache.decoding = None
         self.cache.put(index, img)
         return img
 
