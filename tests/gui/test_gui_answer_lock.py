@@ -59,6 +59,15 @@ class LockHolder:
             self.proc.wait()
 
 
+def ticking(parent) -> list:
+    """A 20 ms timer's ticks: they keep coming only while the event loop runs."""
+    ticks = []
+    timer = QTimer(parent)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    return ticks
+
+
 @pytest.fixture
 def holder():
     made = []
@@ -98,10 +107,7 @@ def test_answers_during_another_process_write_queue_in_order(qtbot, open_window,
     w = open_window
     s = w.session
     reviewing(qtbot, w)
-    ticks = []
-    timer = QTimer(w)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(20)
+    ticks = ticking(w)
 
     lock = holder(indexed_project)
     first = s.clip
@@ -225,10 +231,7 @@ def test_label_edits_and_deletes_during_another_process_write_land_in_order(qtbo
         return db_rows(indexed_project, "SELECT id, start_s, end_s, verdict, comment FROM labels ORDER BY id")
 
     before = rows()
-    ticks = []
-    timer = QTimer(w)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(20)
+    ticks = ticking(w)
 
     # as a user would, while another process holds the lock: a cell edited, a bout dragged on
     # the timeline, a row deleted with the Delete key, then Ctrl+Z (takes back the delete)
@@ -334,10 +337,7 @@ def test_settings_changed_during_another_process_write_are_queued_and_land(qtbot
     qtbot.waitUntil(lambda: not s.scope.writes, timeout=10000)  # the indexing memo of the opening
     before = stored_settings(pair_project)
     assert s.view.model.adapter_version == 1 and active_adapter(pair_project) == [(1,)]
-    ticks = []
-    timer = QTimer(w)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(20)
+    ticks = ticking(w)
 
     lock = holder(pair_project)
     # as a user would: a second camera beside the player with its offset, a finer stride in the
@@ -490,10 +490,7 @@ def test_training_pressed_during_another_process_write_starts_once_the_answers_b
     w = open_window
     s = w.session
     reviewing(qtbot, w)
-    ticks = []
-    timer = QTimer(w)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(20)
+    ticks = ticking(w)
     started_with, finished = [], []
     w.runner.started.connect(lambda: started_with.append(stored(indexed_project)))
     w.runner.finished.connect(finished.append)
@@ -566,10 +563,7 @@ def test_a_project_opened_during_another_process_write_opens_in_the_background(
     other = copy_project(indexed_template, tmp_path / "other")
     assert subprocess.run([sys.executable, "-c", KILLED_IMPORT, str(other)]).returncode == -signal.SIGKILL
     assert behaviour_names(other) == ["half imported"]
-    ticks = []
-    timer = QTimer(w)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(20)
+    ticks = ticking(w)
 
     lock = holder(other)
     w.open_project(str(other))  # as File > Open, a recent project or a dropped folder do

@@ -63,8 +63,9 @@ def test_gui_train_then_curves_and_suggestions_update(qtbot, open_window, indexe
 
 def test_gui_training_needs_answers_and_can_be_stopped(qtbot, open_window):
     w = open_window
-    w.start_training()
-    assert not w.runner.running and "nothing to learn from" in w.status.message.text()
+    w.start_training()  # it starts once any setting the window queued on opening has landed
+    qtbot.waitUntil(lambda: "nothing to learn from" in w.status.message.text(), timeout=10000)
+    assert not w.runner.running
     b = landed(qtbot, w, w.run(C.AddBehavior("square")))
     wait_curves(qtbot, w, b["id"])
     qtbot.waitUntil(lambda: w.session.current_suggestion is not None, timeout=10000)
