@@ -32,7 +32,7 @@ class LifecycleMixin(SessionBase):
         usable until the new one has opened, then is replaced at once, never a mix of the two;
         when the opening is cancelled (``cancel_all``) or fails (one message) it stays."""
         folder = str(folder)
-        name = Path(folder).name
+        name = Path(folder).resolve().name or folder  # `ethoscout .` names the folder, not "."
         if self.opening is not None:
             self.opening.cancel()  # a later choice replaces one still waiting
 

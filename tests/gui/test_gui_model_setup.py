@@ -148,3 +148,24 @@ def test_warmup_shows_in_the_status_bar(qtbot, make_window, project_dir, video_f
     warm = [t for t in shown if t.startswith("warming up")]
     assert any("loading" in t and "weights" in t for t in warm), shown
     assert any("exporting the vision tower to ONNX" in t for t in warm)
+
+
+def test_a_first_start_with_a_project_uses_its_model_without_asking(qtbot, make_window, indexed_project,
+                                                                     tiny_model_dir):
+    """`ethoscout FOLDER` on a first start: the project opens in the background, and its own model
+    counts as chosen, so the setup is not offered over it."""
+    from ethoscout.core.data.project import Project
+    from ethoscout.gui.model_setup import first_run_model_setup
+    from ethoscout.gui.prefs import Prefs
+
+    p = Project.open(indexed_project)
+    p.set_setting("model", str(tiny_model_dir))
+    p.close()
+    w = make_window(Prefs(device="cpu", span_s=1.0, stride_s=0.5))
+    assert not w.session.prefs.model_chosen
+    w.open_project(str(indexed_project))
+    assert first_run_model_setup(w) is None  # not while the project opens
+    qtbot.waitUntil(lambda: w.session.project is not None, timeout=30000)
+    qtbot.wait(300)
+    assert getattr(w, "_model_setup", None) is None and w.session.prefs.model == str(tiny_model_dir)
+    assert f"opened {indexed_project.name}" in w.status.message.text()
