@@ -363,8 +363,7 @@ def open_model_setup(window) -> ModelSetupDialog:
 def first_run_model_setup(window) -> ModelSetupDialog | None:
     """On a first start (no model chosen, the default not on this computer) offer the setup; a
     project being opened is waited for first, since its own model counts as chosen."""
-    opening = window.session.opening
-    if opening is not None and not opening.finished:
+    if window.session.opening is not None:  # until its outcome reached the window
         QTimer.singleShot(100, lambda: first_run_model_setup(window))
         return None
     prefs = window.session.prefs
