@@ -347,14 +347,13 @@ class AddEthogram(Command):
             text = resources.files("ethoscout.resources").joinpath("default_ethogram.json").read_text()
         else:
             text = Path(self.path).read_text()
-        taken = {b["key"].lower() for b in session.behaviors if b.get("key")} | set(session.reserved_keys())
         added = []
         for b in json.loads(text).get("behaviors", []):
             if session.behavior_name_taken(b["name"]):  # stored or queued (by this loop too)
                 continue
-            key = b.get("key") if (b.get("key") or "").lower() not in taken else None
+            key = b.get("key") or None
+            if key and (key.lower() in session.reserved_keys() or session.behavior_key_taken(key)):
+                key = None  # its name is added without the key another behaviour has
             added.append(session.add_behavior(b["name"], prompts=b.get("prompts"), key=key,
                                               kind=b.get("kind", "state")))
-            if key:
-                taken.add(key.lower())
         return added

@@ -220,9 +220,9 @@ class ReviewMixin(WritesMixin):
         if taken:
             raise ProjectError("behaviour key", f"“{key}” is the key for “{taken}”; choose another "
                                                 "(review and playback keys stay theirs)")
-        for b in self.behaviors:
-            if b["id"] != behavior_id and (b.get("key") or "").lower() == key.lower():
-                raise ProjectError("behaviour key", f"“{key}” already codes “{b['name']}”")
+        holder = self.behavior_key_taken(key, behavior_id)
+        if holder is not None:
+            raise ProjectError("behaviour key", f"“{key}” already codes “{holder}”")
         return key
 
     @staticmethod
@@ -233,19 +233,34 @@ class ReviewMixin(WritesMixin):
         except ArgumentTypeError as e:
             raise ProjectError("ethoscout", str(e)) from None
 
-    def behavior_name_taken(self, name: str, behavior_id: int | None = None) -> bool:
-        """Whether a behaviour other than ``behavior_id`` has ``name`` once the queued changes
-        land, stored or queued. After a queued undo or redo only the names queued since are
-        known here (the database still refuses a clash when it lands)."""
-        names = {_fold(b["name"]) for b in self.behaviors if b["id"] != behavior_id}
+    def _behaviors_once_landed(self, behavior_id: int | None = None) -> list[dict]:
+        """The behaviours other than ``behavior_id`` once the queued changes land, stored or
+        queued: their "name" and "key". After a queued undo or redo only the ones changed since
+        are known here (the database still refuses a clash when it lands)."""
+        known = {b["id"]: {"name": b["name"], "key": b.get("key") or ""} for b in self.behaviors}
         for pending in self.pending_writes:
             if pending.kind == "replay":
-                names = set()
-            elif pending.names is not None:
-                frees, takes = pending.names
-                names.discard(_fold(frees or ""))
-                names.update([_fold(takes)] if takes else [])
-        return _fold(name) in names
+                known = {}
+            elif pending.behavior is not None:
+                bid, fields = pending.behavior
+                if fields is None:
+                    known.pop(bid, None)
+                else:  # a queued add has no id yet: its write stands for it
+                    ref = pending if bid is None else bid
+                    known[ref] = {**known.get(ref, {}), **fields}
+        known.pop(behavior_id, None)
+        return list(known.values())
+
+    def behavior_name_taken(self, name: str, behavior_id: int | None = None) -> bool:
+        """Whether a behaviour other than ``behavior_id`` has ``name``, stored or queued."""
+        return _fold(name) in {_fold(b.get("name") or "") for b in self._behaviors_once_landed(behavior_id)}
+
+    def behavior_key_taken(self, key: str, behavior_id: int | None = None) -> str | None:
+        """The name of the behaviour other than ``behavior_id`` that codes with ``key``, stored
+        or queued (None: it is free)."""
+        key = (key or "").lower()
+        return next((b.get("name") or "another behaviour" for b in self._behaviors_once_landed(behavior_id)
+                     if key and (b.get("key") or "").lower() == key), None)
 
     def _check_new_name(self, name: str, behavior_id: int | None = None) -> str:
         """Refuse at once a name another behaviour has, stored or queued (one message for both)."""
@@ -282,7 +297,8 @@ class ReviewMixin(WritesMixin):
 
         self.clear_preview()
         return self._queue_write(f"add behaviour {name}", write, ("behaviors", "scores"), landed=landed,
-                                 failed=self._give_back(typed_in, text), names=(None, name))
+                                 failed=self._give_back(typed_in, text),
+                                 behavior=(None, {"name": name, "key": key or ""}))
 
     def update_behavior(self, behavior_id: int, **fields) -> PendingWrite:
         """Edit a behaviour (queued); its labels and, for new prompts, its scores follow when it lands."""
@@ -306,7 +322,7 @@ class ReviewMixin(WritesMixin):
 
         return self._queue_write(f"edit behaviour {old['name']}",
                                  lambda project: project.update_behavior(behavior_id, **fields), affects,
-                                 landed=landed, names=(old["name"], fields["name"]) if "name" in fields else None)
+                                 landed=landed, behavior=(behavior_id, {f: fields[f] for f in ("name", "key") if f in fields}))
 
     def delete_behavior(self, behavior_id: int) -> PendingWrite:
         """Delete a behaviour and its labels (queued; one undo step)."""
@@ -323,7 +339,7 @@ class ReviewMixin(WritesMixin):
             self.events.emit("curves")
 
         return self._queue_write(f"delete behaviour {name}", lambda project: project.delete_behavior(behavior_id),
-                                 ("behaviors", "labels", "suggestions"), landed=landed, names=(name, None))
+                                 ("behaviors", "labels", "suggestions"), landed=landed, behavior=(behavior_id, None))
 
     # ---- labels ----------------------------------------------------------------------------
 

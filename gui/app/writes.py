@@ -60,7 +60,9 @@ class PendingWrite:
     # counted as the user's change; a failure to store it is only logged: it loses nothing)
     kind: str = "change"
     setting: tuple[str, object] | None = None  # (key, value) of a project setting it stores
-    names: tuple[str | None, str | None] | None = None  # behaviour name it frees, name it takes
+    # the behaviour it adds (id None), edits, or deletes (fields None), with the fields it sets
+    # that a new name or key is checked against at the key press ("name", "key")
+    behavior: tuple[int | None, dict | None] | None = None
 
     @property
     def result(self):
@@ -133,7 +135,7 @@ class WritesMixin(SessionBase):
         this project is still open): ``landed(result)`` runs on the session's thread, and what
         it ``affects`` (see ``_refresh_after_writes``) is refreshed when no change is left.
         When it was not: ``failed()`` runs first, and what it returns ends the message.
-        ``marks``: the other fields of ``PendingWrite`` (``kind``, ``setting``, ``names``)."""
+        ``marks``: the other fields of ``PendingWrite`` (``kind``, ``setting``, ``behavior``)."""
         project = self._need_project()
         scope = self.scope
         pending = PendingWrite(what, clip_key=clip_key, times=times, failed_as=failed_as, **marks)

@@ -3,7 +3,7 @@ in a terminal): the window moves on at once and says it waits, the answers land 
 given with exactly the clips that were on screen, an undo pressed before they landed applies
 after them, a change that cannot be stored says so, and closing the project stores the queue.
 Settings changed meanwhile are queued the same way; an add that fails gives the typed text back;
-a name already queued is refused at once."""
+a name or key already queued is refused at once."""
 from __future__ import annotations
 
 import json
@@ -483,6 +483,54 @@ def test_a_name_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_
     assert "error" not in said  # every queued add landed
     names = [n for (n,) in db_rows(indexed_project, "SELECT name FROM behaviors ORDER BY id")]
     assert names[:2] == ["a square moving", "SQUARE"] and len(names) == 7 and square["name"] not in names
+
+
+def test_a_key_already_queued_is_refused_at_once_like_a_stored_one(qtbot, open_window, indexed_project, holder,
+                                                                   dialogs):
+    w = open_window
+    s = w.session
+    landed(qtbot, w, w.run(C.AddBehavior("square")))
+    landed(qtbot, w, w.run(C.AddBehavior("circle", key="c")))
+    panel = w.behaviors_panel
+
+    def edit(row, fields):
+        dialogs.behavior_edits.append(fields)
+        panel.list.setCurrentRow(row)
+        panel.edit_button.click()
+
+    def refused(**add):
+        assert w.run(C.AddBehavior(**add)) is None and w.status.level == "error"
+        return w.status.message.text()
+
+    lock = holder(indexed_project)
+    stored_refusal = refused(text="triangle", key="C")
+    assert stored_refusal == "⚠ behaviour key: “C” already codes “circle”"
+    edit(0, {"key": "k"})  # square's key, queued
+    assert len(s.pending_writes) == 1
+    assert refused(text="triangle", key="K") == stored_refusal.replace("C", "K").replace("circle", "square")
+    assert w.run(C.AddBehavior("triangle", key="t")) is not None  # a queued add's key counts too
+    edit(1, {"key": "T"})
+    assert w.status.message.text() == stored_refusal.replace("C", "T").replace("circle", "triangle")
+    edit(0, {"name": "box"})  # the queued key follows the queued rename
+    assert refused(text="hexagon", key="k") == stored_refusal.replace("C", "k").replace("circle", "box")
+    assert len(s.pending_writes) == 3
+    # a key whose behaviour is deleted first is free again; the ethogram leaves out queued keys
+    panel.list.setCurrentRow(1)
+    panel.delete_button.click()  # circle, confirmed by the scripted dialog
+    assert w.run(C.AddBehavior("hexagon", key="c")) is not None
+    assert w.run(C.AddBehavior("pentagon", key="g")) is not None  # the ethogram's grooming key
+    assert len(w.run(C.AddEthogram())) == 5 and len(s.pending_writes) == 11
+    assert db_rows(indexed_project, "SELECT name, key FROM behaviors ORDER BY id") == [("square", None),
+                                                                                       ("circle", "c")]
+    said = []
+    s.events.on("message", lambda level, text: said.append(level))
+    lock.release()
+    wait_saved(qtbot, w)
+    assert "error" not in said  # every queued change landed
+    keys = dict(db_rows(indexed_project, "SELECT name, key FROM behaviors"))
+    assert {n: keys[n] for n in ("box", "triangle", "hexagon", "pentagon", "grooming", "rearing")} == {
+        "box": "k", "triangle": "t", "hexagon": "c", "pentagon": "g", "grooming": None, "rearing": "e"}
+    assert "circle" not in keys
 
 
 def test_training_pressed_during_another_process_write_starts_once_the_answers_before_it_land(
