@@ -131,8 +131,12 @@ class FeatureStore:
         if len(values) != len(self):
             raise ValueError(f"{name}: {len(values)} rows for a store of {len(self)} windows")
         tmp = self.folder / f".{name}.tmp.npy"
-        np.save(tmp, np.asarray(values, dtype=np.float32))
-        os.replace(tmp, self.folder / f"{name}.npy")
+        try:
+            np.save(tmp, np.asarray(values, dtype=np.float32))
+            os.replace(tmp, self.folder / f"{name}.npy")
+        except OSError:  # a full disk: no half-written file left behind
+            tmp.unlink(missing_ok=True)
+            raise
 
     @property
     def video_path(self) -> str:
