@@ -509,10 +509,10 @@ class MainWindow(QMainWindow):
                                      + (" in one step" if n > 1 else ""))
 
     def cancel_work(self) -> None:
-        waited = self._train_wait is not None
+        waiting = len(self.session.after_writes_waiting)
         n = self.session.cancel_all()
-        if waited and n == 1:
-            return  # only the training start, which said so
+        if waiting and n == waiting:
+            return  # only starts waiting for the queued changes (training, a switch), which said so
         if n:
             self.status.show_message("info", "stopping; finished work is kept and indexing resumes where it stopped")
         else:
@@ -546,7 +546,11 @@ class MainWindow(QMainWindow):
             return
         # the run learns from the answers just given: it starts once they are stored, and the
         # window goes on meanwhile (another process may hold the project's write lock)
-        self._train_wait = s.after_writes("training", lambda: self._train_now(epochs), self._training_not_started)
+        try:
+            self._train_wait = s.after_writes("training", lambda: self._train_now(epochs), self._training_not_started)
+        except EthoscoutError as e:  # the project is being switched
+            self.status.show_message("error", str(e))
+            return
         if self._train_wait is not None:
             text = waiting_to_train(self._train_wait.waiting)
             self.training.run_waiting(text)

@@ -26,9 +26,10 @@ adapter(version) · index_done(video_id) · activity (the current video's motion
 **The project scope** (``session.scope``, ``scope.ProjectScope``): the open ``Project``, its own
 I/O queue, videos, behaviours, indexing status, curves, preview, ranked suggestions. It is
 created by ``open_project``/``new_project`` (the window opens with ``open_project_in_background``:
-the project open stays until the new one has opened) and torn down as a unit by ``close_project`` (jobs
-cancelled, I/O queue joined, database closed). Read-only shortcuts: ``session.project``,
-``.videos``, ``.behaviors``, ``.video_status``, ``.curves``, ``.preview``, ``.suggestions``.
+the project open stays until the new one has opened and its own queued changes are stored) and
+torn down as a unit by ``close_project`` (jobs cancelled, I/O queue joined, database closed).
+Read-only shortcuts: ``session.project``, ``.videos``, ``.behaviors``, ``.video_status``,
+``.curves``, ``.preview``, ``.suggestions``.
 
 **Jobs**: ``session._submit(queue, fn, ..., kind=..., on_done=...)`` runs ``fn`` on the model
 service (``session.service``) or the scope's I/O queue; its callbacks come back through ``post``

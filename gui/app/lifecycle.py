@@ -29,12 +29,15 @@ class LifecycleMixin(SessionBase):
         """Open ``folder`` on the session's I/O thread: migrating an older schema or taking back
         a killed import may wait for another process's write lock, and the window goes on
         meanwhile (the job's progress says what it waits for). The project open now stays
-        usable until the new one has opened, then is replaced at once, never a mix of the two;
-        when the opening is cancelled (``cancel_all``) or fails (one message) it stays."""
+        usable until the new one has opened, then is replaced whole once its queued changes are
+        stored (``_switch_to``), never a mix of the two; when the opening is cancelled
+        (``cancel_all``) or fails (one message) it stays."""
         folder = str(folder)
         name = Path(folder).resolve().name or folder  # `ethoscout .` names the folder, not "."
         if self.opening is not None:
             self.opening.cancel()  # a later choice replaces one still waiting
+        if self.scope is not None and self.scope.switch is not None:
+            self.cancel_after_writes(self.scope.switch)
 
         def work(ctx):
             def on_wait(text: str) -> None:
@@ -49,8 +52,7 @@ class LifecycleMixin(SessionBase):
             if self.opening is job:
                 self.opening = None
             if job.status == DONE:
-                self._set_project(job.result)
-                self.message("info", f"opened {name}")
+                self._switch_to(job.result, name)
             elif job.status == CANCELLED:
                 if isinstance(job.result, Project):
                     job.result.close()
@@ -59,6 +61,44 @@ class LifecycleMixin(SessionBase):
 
         self.opening = self._submit(self.io, work, label=f"opening {name}", kind="io", on_done=done, scoped=False)
         return self.opening
+
+    def _switch_to(self, project: Project, name: str) -> None:
+        """Replace the open project with ``project``, which has opened, once the changes queued
+        in the open one are stored (closing waits for them, and another process may hold its
+        write lock): the window never waits here. Meanwhile the open one takes no new changes
+        (``_need_staying``), and cancelling (Esc) keeps it open and closes ``project``; so does a
+        change that failed, to be made again first."""
+        scope = self.scope
+
+        def swap() -> None:
+            self._set_project(project)
+            self.message("info", f"opened {name}")
+
+        def start() -> None:
+            scope.switch = None
+            if scope.writes:  # queued since (a setting of finished work), or still to be delivered
+                wait()
+            else:
+                swap()
+
+        def dropped(level: str, why: str) -> None:
+            scope.switch = None
+            project.close()
+            if level == "info" and self.scope is scope:  # cancelled: nothing else changed
+                why = f"stayed in {scope.project.folder.name} (its queued changes are saved in order); " \
+                      f"{name} was not opened"
+            self.message(level, why)
+
+        def wait() -> None:
+            scope.switch = self.after_writes(f"switching to {name}", start, dropped, f"open {name} again")
+
+        if scope is None or not scope.writes:
+            swap()
+            return
+        wait()
+        n = len(self.pending_writes)
+        self.message("info", f"{name} opens once the {n} change{'s' if n != 1 else ''} "
+                             f"{'are' if n != 1 else 'is'} saved in {scope.project.folder.name}; Esc stays")
 
     def _set_project(self, project: Project) -> Project:
         if self.opening is not None:
@@ -132,6 +172,7 @@ class LifecycleMixin(SessionBase):
         """Probe and add videos on the project's I/O thread; bad files become messages, the
         rest go on. New videos are indexed when ``index``."""
         project = self._need_project()
+        self._need_staying()
         paths = [str(p) for p in paths]
 
         def work(ctx):
@@ -368,5 +409,7 @@ class LifecycleMixin(SessionBase):
             scope, self.scope = self.scope, None
             ok_scope = scope.close(self.service, timeout)
             self._report_unsaved(scope)
+            if scope.switch is not None:  # the project it was to switch to
+                scope.switch.dropped("info", "the window closed")
         ok_io = self.io.shutdown(timeout)
         return ok_model and ok_io and ok_scope

@@ -279,6 +279,7 @@ class ReviewMixin(WritesMixin):
             raise ProjectError("ethoscout", "describe the behaviour in words, e.g. \"mouse rearing against the wall\"")
         name = self._check_new_name(name)
         key = self._check_key(key)
+        self._need_staying()  # before the typed curve is taken from the box
         # the curve typed so far becomes the behaviour's: no rescoring wait
         typed = dict(self.preview) if " ".join(self.preview_text.split()) == name else {}
         prompts = list(prompts or [name])
@@ -431,6 +432,7 @@ class ReviewMixin(WritesMixin):
         vid = self.view.video_id
         if vid is None:
             raise ProjectError("coding", "no video on screen")
+        self._need_staying()  # before a bout opens or closes: its end must be storable
         b = self.behavior(behavior_id)
         t = self.snap(vid, t)
         if b.get("kind") == "point":

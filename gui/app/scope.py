@@ -43,6 +43,7 @@ class ProjectScope:
     write_wait: str = ""  # why the oldest of them waits ("waiting for another ethoscout process …")
     affected: set = field(default_factory=set)  # what the changes landed so far need refreshed
     waiters: list = field(default_factory=list)  # writes.AfterWrites: work started once the changes land
+    switch: object = None  # writes.AfterWrites: the project opened to replace this one once they land
     closed: bool = False
 
     @property

@@ -19,6 +19,8 @@ write lock for a while.
   waits for them without holding the window (``after_writes``): it starts once every change
   queued before the press is stored, does not start when one of them failed, and can be
   cancelled meanwhile (``cancel_all``, Esc); the waiting line says what waits behind the queue.
+  Switching to another project that has opened waits the same way (``_switch_to``); meanwhile
+  the project takes no new change (``_need_staying`` says why).
 - A change that needs what the database returns (a new behaviour's id) does its part in
   ``landed``, on the session's thread; until then the waiting line says why it is not shown.
 - A failed add gives the text back to the field it was typed in (``text_fields``), unless the
@@ -33,6 +35,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from ethoscout.core.data.errors import ProjectError
 from ethoscout.core.data.project import Project
 from ethoscout.core.errors import EthoscoutError
 from ethoscout.core.jobs import DONE, FAILED, PRIORITY_INTERACTIVE, Job
@@ -80,6 +83,7 @@ class AfterWrites:
     writes: list[PendingWrite]
     start: Callable[[], None]
     dropped: Callable[[str, str], None]
+    again: str = ""  # how to ask for it again after a change before it failed ("start training again")
 
     @property
     def waiting(self) -> int:
@@ -138,6 +142,8 @@ class WritesMixin(SessionBase):
         ``marks``: the other fields of ``PendingWrite`` (``kind``, ``setting``, ``behavior``)."""
         project = self._need_project()
         scope = self.scope
+        if marks.get("kind", "change") in ("change", "replay"):
+            self._need_staying()
         pending = PendingWrite(what, clip_key=clip_key, times=times, failed_as=failed_as, **marks)
 
         def work(ctx):
@@ -180,15 +186,16 @@ class WritesMixin(SessionBase):
         return list(self.scope.waiters) if self.scope is not None else []
 
     def after_writes(self, what: str, start: Callable[[], None],
-                     dropped: Callable[[str, str], None]) -> AfterWrites | None:
+                     dropped: Callable[[str, str], None], again: str = "") -> AfterWrites | None:
         """Run ``start()`` once every change queued so far is stored, now when none is (returns
         None), else from the session's thread when the last of them lands; the window never
         waits here. When one of them is not stored, ``dropped("error", why)`` runs instead."""
         self._need_project()
+        self._need_staying()
         if not self.scope.writes:
             start()
             return None
-        waiter = AfterWrites(what, list(self.scope.writes), start, dropped)
+        waiter = AfterWrites(what, list(self.scope.writes), start, dropped, again or f"start {what} again")
         self.scope.waiters.append(waiter)
         self.events.emit("writes")
         return waiter
@@ -203,16 +210,25 @@ class WritesMixin(SessionBase):
         self.events.emit("writes")
         return True
 
+    def _need_staying(self) -> None:
+        """Refuse a new change while the project is about to be replaced by another one (it
+        would keep the switch waiting, or be left behind): Esc cancels the switch."""
+        switch = self.scope.switch if self.scope is not None else None
+        if switch is not None:
+            raise ProjectError(self.scope.project.folder.name, f"no changes while {switch.what} (Esc stays here)")
+
     def _start_waiting(self, scope: ProjectScope) -> None:
         """Start (or drop) what waited for changes that have all landed now."""
         for waiter in [w for w in scope.waiters if all(p.job.finished for p in w.writes)]:
+            if scope.closed:  # one that started replaced the project: the rest were dropped
+                break
             scope.waiters.remove(waiter)
             lost = [p for p in waiter.writes if p.kind != "memo" and not_saved(p)]
             if lost:
                 n = len(lost)
                 waiter.dropped("error", f"{waiter.what} did not start: {n} change{'s' if n != 1 else ''} made before "
                                f"it {'were' if n != 1 else 'was'} not saved; make {'them' if n != 1 else 'it'} "
-                               f"again, then start {waiter.what} again")
+                               f"again, then {waiter.again}")
             else:
                 waiter.start()
             self.events.emit("writes")

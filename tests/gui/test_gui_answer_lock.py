@@ -3,7 +3,8 @@ in a terminal): the window moves on at once and says it waits, the answers land 
 given with exactly the clips that were on screen, an undo pressed before they landed applies
 after them, a change that cannot be stored says so, and closing the project stores the queue.
 Settings changed meanwhile are queued the same way; an add that fails gives the typed text back;
-a name or key already queued is refused at once."""
+a name or key already queued is refused at once; switching to another project waits for the queue
+without holding the window."""
 from __future__ import annotations
 
 import json
@@ -669,3 +670,68 @@ def test_a_project_opened_during_another_process_write_opens_in_the_background(
     assert s.project is None and w.windowTitle() == "ethoscout"
     assert w.status.message.text() == "stopped opening old; no project is open"
     assert db_rows(old, "PRAGMA user_version") == [(SCHEMA_VERSION - 1,)]
+
+
+def test_switching_projects_during_another_process_write_waits_for_the_old_queue_without_holding_the_window(
+        qtbot, open_window, indexed_project, indexed_template, holder, tmp_path, monkeypatch):
+    w = open_window
+    s = w.session
+    first = s.project.folder
+    other = copy_project(indexed_template, tmp_path / "other")
+    reviewing(qtbot, w)
+    ticks = ticking(w)
+
+    lock = holder(indexed_project)
+    shown = []
+    for key, verdict in ((Qt.Key.Key_A, "accept"), (Qt.Key.Key_R, "reject")):
+        shown.append(on_screen(s.clip, verdict))
+        press(qtbot, w, key)
+    w.open_project(str(other))  # it opens at once; the switch waits for the two answers
+    qtbot.waitUntil(lambda: s.scope.switch is not None, timeout=5000)
+    assert w.status.message.text() == f"other opens once the 2 changes are saved in {first.name}; Esc stays"
+    qtbot.waitUntil(lambda: w.status.waiting.isVisible(), timeout=5000)
+    assert w.status.waiting.text().endswith("2 changes queued; then switching to other starts (Esc cancels)")
+    ticks.clear()
+    qtbot.wait(100)
+    assert ticks and lock.holding and s.project.folder == first and w.windowTitle() == f"ethoscout — {first.name}"
+    # the old project takes no more changes meanwhile, and says why
+    on = s.clip
+    press(qtbot, w, Qt.Key.Key_A)
+    refused = f"⚠ {first.name}: no changes while switching to other (Esc stays here)"
+    assert w.status.level == "error" and w.status.message.text() == refused
+    assert s.clip == on and len(s.pending_writes) == 2
+    # Esc: it stays, whole and usable
+    press(qtbot, w, Qt.Key.Key_Escape)
+    assert w.status.message.text() == f"stayed in {first.name} (its queued changes are saved in order); " \
+                                      "other was not opened"
+    assert s.scope.switch is None and s.project.folder == first and len(s.pending_writes) == 2
+    shown.append(on_screen(s.clip, "accept"))
+    press(qtbot, w, Qt.Key.Key_A)
+    assert len(s.pending_writes) == 3 and not w.status.waiting.text().endswith("(Esc cancels)")
+
+    # again, and the other process lets go: the answers land in the old project, then it switches
+    w.open_project(str(other))
+    qtbot.waitUntil(lambda: s.scope.switch is not None, timeout=5000)
+    assert s.project.folder == first and stored(indexed_project) == []
+    w.training.train_button.click()  # training would change it too
+    assert w.status.message.text() == refused and w._train_wait is None and not s.after_writes_waiting[1:]
+    lock.release()
+    qtbot.waitUntil(lambda: s.project.folder == other.resolve(), timeout=10000)
+    assert stored(indexed_project) == shown and stored(other) == []
+    assert w.windowTitle() == "ethoscout — other" and w.status.message.text() == "opened other"
+    assert w.status.level != "error" and not w.status.waiting.isVisible()
+
+    # a change that cannot be stored keeps the old project open, to make it again
+    from ethoscout.core.data import dbfile
+
+    monkeypatch.setattr(dbfile, "WRITE_WAIT_LIMIT_S", 0.5)
+    landed(qtbot, w, w.run(C.AddBehavior("circle")))
+    lock = holder(other)
+    assert w.run(C.AddBehavior("square")) is not None
+    w.open_project(str(first))
+    qtbot.waitUntil(lambda: s.scope.switch is None and not s.pending_writes, timeout=10000)
+    assert w.status.level == "error" and w.status.message.text() == (
+        "⚠ switching to first did not start: 1 change made before it was not saved; make it again, then open "
+        "first again".replace("first", first.name))
+    assert s.project.folder == other.resolve() and stored(indexed_project) == shown
+    assert behaviour_names(other) == ["circle"] and lock.holding
