@@ -101,6 +101,7 @@ class StatusArea(QWidget):
         visible = [t for t in tracked if t.kind in ("index", "io") or warming(t)]
         if not visible:
             self.work.setText("")
+            self.work.hide()  # the message gets the whole width
             self.bar.hide()
             self.cancel.hide()
             return
@@ -111,6 +112,7 @@ class StatusArea(QWidget):
         p = progress_of(t)
         self.work.setText((describe(p) if p is not None else t.label + " …") + more)
         self.work.setToolTip(self.work.text())
+        self.work.show()
         self.bar.show()
         self.cancel.show()
         if p is not None and p.total > 0:

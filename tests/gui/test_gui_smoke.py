@@ -76,6 +76,8 @@ def test_window_fits_a_laptop_screen(qtbot, open_window):
     open_window.status.show_message("error", f"{long_path}: the file ends before its last frame")
     assert open_window.minimumSizeHint().width() == hint.width()  # cut at the edge, whole in the tooltip
     assert long_path in open_window.status.message.toolTip()
+    # with no work running the message has the status bar to itself, not half of it
+    qtbot.waitUntil(lambda: open_window.status.message.width() > 0.7 * open_window.status.width())
     open_window.resize(1366, 740)
     qtbot.waitUntil(lambda: open_window.width() <= 1366)
     results = open_window.docks["Results"]
