@@ -213,7 +213,7 @@ class Timeline(QWidget):
         heat_rows = max(1, len(self.behaviors))
         self.heat.setFixedHeight(22 + HEAT_ROW * min(heat_rows, 8))
         if not entries:
-            hint = self.glw.addLabel("Add a behaviour (type a sentence in the Behaviours panel) "
+            hint = self.glw.addLabel("Add a behaviour (type a sentence in the Behaviours panel)<br>"
                                      "to see its score curve here", row=2, col=1, color="#999999")
             hint.setFixedHeight(ROW_HEIGHT)
         last = self.rows.get(entries[-1][0]) if entries else None
