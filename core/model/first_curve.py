@@ -92,12 +92,10 @@ def progressive_query(scorer, store, texts: list[str], first: tuple[int, int] | 
     from .scoring import prompt_text_raw
 
     held = scorer.window_tensors(store)  # kept on the CPU, patch features as cached
-    dev = scorer.loaded.device
     text = scorer.text_tensor(texts)
 
     def prompted(rows: torch.Tensor) -> torch.Tensor:
-        return prompt_text_raw(scorer.model, scorer.folded, text, held.patches[rows].to(dev, torch.float32),
-                               held.mean[rows].to(dev), held.rstd[rows].to(dev))
+        return prompt_text_raw(scorer.model, scorer.folded, text, *scorer.raw_inputs(held, rows))
 
-    yield from progressive_scores(len(held), held.unit_video.to(dev), prompted,
+    yield from progressive_scores(len(held), held.unit_video.to(scorer.loaded.device), prompted,
                                   lambda rows: scorer.score_rows(held, text, rows), anchors, chunk, first)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from functools import lru_cache
 import json
 import os
 import shutil
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import EthoscoutError

@@ -190,6 +190,12 @@ class QueryScorer:
             buf = self._local.buf = torch.empty((max(CHUNK, len(patches)), *patches.shape[1:]), device=dev)
         return buf[:len(patches)].copy_(patches)
 
+    def raw_inputs(self, held: WindowTensors, rows: slice | torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The raw path's inputs for windows ``rows`` of ``held`` on the model's device: float32
+        patch features (in the kept buffer), their means and 1/stds."""
+        dev = self.loaded.device
+        return self._float32(held.patches[rows]), held.mean[rows].to(dev), held.rstd[rows].to(dev)
+
     @torch.inference_mode()
     def score_rows(self, held: WindowTensors, text: torch.Tensor, rows: slice | torch.Tensor) -> torch.Tensor:
         """Exact cosines (n, K) of the windows ``rows`` (a slice or an index tensor) of ``held``,
@@ -200,8 +206,8 @@ class QueryScorer:
             pieces = [slice(r.start, r.stop, r.step) for r in (rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK))]
         else:
             pieces = list(rows.split(CHUNK))
-        out = [cosine_scores_raw(self.model, self.folded, held.unit_video[r].to(dev), text, self._float32(held.patches[r]),
-                                 held.mean[r].to(dev), held.rstd[r].to(dev)) for r in pieces]
+        out = [cosine_scores_raw(self.model, self.folded, held.unit_video[r].to(dev), text, *self.raw_inputs(held, r))
+               for r in pieces]
         return torch.cat(out) if out else torch.zeros(0, len(text), device=dev)
 
     @torch.inference_mode()
